@@ -1,0 +1,2 @@
+/* cm_config.c - placeholder until written. */
+#include "cm_config.h"

@@ -1,0 +1,2 @@
+/* cm_crypto.c - placeholder until written. */
+#include "cm_crypto.h"

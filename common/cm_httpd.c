@@ -1,0 +1,2 @@
+/* cm_httpd.c - placeholder until written. */
+#include "cm_httpd.h"

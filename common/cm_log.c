@@ -1,0 +1,2 @@
+/* cm_log.c - placeholder until written. */
+#include "cm_log.h"

@@ -1,0 +1,2 @@
+/* cm_metrics.c - placeholder until written. */
+#include "cm_metrics.h"

@@ -1,0 +1,2 @@
+/* cm_queue.c - placeholder until written. */
+#include "cm_queue.h"

@@ -1,0 +1,2 @@
+/* cm_redis.c - placeholder until written. */
+#include "cm_redis.h"

@@ -1,0 +1,2 @@
+/* cm_store.c - placeholder until written. */
+#include "cm_store.h"

@@ -1,0 +1,2 @@
+/* cm_token.c - placeholder until written. */
+#include "cm_token.h"

@@ -1,0 +1,2 @@
+/* b64.c - placeholder until written. */
+#include "b64.h"

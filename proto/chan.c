@@ -1,0 +1,2 @@
+/* chan.c - placeholder until written. */
+#include "chan.h"

@@ -1,0 +1,2 @@
+/* eio.c - placeholder until written. */
+#include "eio.h"

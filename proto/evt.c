@@ -1,0 +1,2 @@
+/* evt.c - placeholder until written. */
+#include "evt.h"

@@ -1,0 +1,2 @@
+/* http.c - placeholder until written. */
+#include "http.h"

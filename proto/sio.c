@@ -1,0 +1,2 @@
+/* sio.c - placeholder until written. */
+#include "sio.h"

@@ -1,0 +1,2 @@
+/* utf8.c - placeholder until written. */
+#include "utf8.h"

@@ -1,0 +1,2 @@
+/* ws.c - placeholder until written. */
+#include "ws.h"
