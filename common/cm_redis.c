@@ -1,2 +1,742 @@
-/* cm_redis.c - placeholder until written. */
+/*
+ * cm_redis.c - async Redis links on the service loop: hiredis 0.14 with its
+ * libevent adapter, AUTH/SELECT before a link counts as up, a connect
+ * timer, reconnect with capped exponential backoff, and a subscriber that
+ * re-subscribes its whole wanted set after every reconnect; and the URL
+ * parser. Nothing here blocks but the tools' client at the end.
+ */
 #include "cm_redis.h"
+#include "cm_log.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/tree.h>
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+#define CM_REDIS_BACKOFF_MIN_MS 100
+#define CM_REDIS_BACKOFF_MAX_MS 5000
+#define CM_REDIS_CONNECT_TIMEOUT_MS 3000 /* TCP connect + AUTH + SELECT */
+#define CM_SUB_BATCH 256                 /* channels per SUBSCRIBE */
+/* Always subscribed, so the count never drops to 0: hiredis 0.14 leaves
+ * subscribe mode on "unsubscribe ... 0" and then asserts on the reply of a
+ * SUBSCRIBE already in flight. */
+#define CM_SUB_ANCHOR "sse:internal:sub-anchor"
+
+struct cm_redis {
+    struct event_base *base;
+    struct cm_redis_url url;
+    char name[64];
+    redisAsyncContext *ac; /* NULL while down */
+    int up;
+    int freeing;      /* cm_redis_free called; deferred while in_cb > 0 */
+    int in_cb;        /* depth of hiredis callbacks running */
+    unsigned backoff_ms;
+    struct event *timer; /* connect timeout, then reconnect delay */
+    struct event *free_ev;
+    cm_redis_state_cb state_cb;
+    void *state_arg;
+    /* subscriber links: replies of subscribe mode go to this owner */
+    struct cm_sub *sub;
+};
+
+struct cm_redis_cmd {
+    struct cm_redis *r;
+    cm_redis_cb cb;
+    void *arg;
+};
+
+static void link_connect(struct cm_redis *r);
+static void link_free_now(struct cm_redis *r);
+
+static void
+link_log_down(struct cm_redis *r, const char *why, const char *detail)
+{
+    cm_warn(why, KV_S("link", r->name), KV_S("error", detail ? detail : ""),
+            KV_I("retry_ms", r->backoff_ms));
+}
+
+static void
+link_schedule_retry(struct cm_redis *r)
+{
+    struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
+    evtimer_add(r->timer, &tv);
+    r->backoff_ms *= 2;
+    if (r->backoff_ms > CM_REDIS_BACKOFF_MAX_MS)
+        r->backoff_ms = CM_REDIS_BACKOFF_MAX_MS;
+}
+
+/* The link went away (any reason): tell the owner once, retry later. */
+static void
+link_lost(struct cm_redis *r, const char *why, const char *detail)
+{
+    int was_up = r->up;
+    r->ac = NULL;
+    r->up = 0;
+    if (r->freeing)
+        return;
+    link_log_down(r, why, detail);
+    link_schedule_retry(r);
+    if (was_up && r->state_cb)
+        r->state_cb(r, 0, r->state_arg);
+}
+
+static void sub_on_up(struct cm_sub *s);
+
+static void
+link_ready(struct cm_redis *r)
+{
+    evtimer_del(r->timer);
+    r->up = 1;
+    r->backoff_ms = CM_REDIS_BACKOFF_MIN_MS;
+    cm_info("redis connected", KV_S("link", r->name));
+    if (r->sub)
+        sub_on_up(r->sub);
+    if (r->state_cb && !r->freeing)
+        r->state_cb(r, 1, r->state_arg);
+}
+
+/* Replies to the handshake: AUTH, SELECT, then PING; arg = 1 on the last. */
+static void
+link_handshake_cb(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cm_redis *r = ac->data;
+    redisReply *rep = reply;
+    if (r == NULL || r->ac != ac || rep == NULL)
+        return;
+    r->in_cb++;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        if (!(ac->c.flags & REDIS_DISCONNECTING))
+            cm_error("redis handshake refused", KV_S("link", r->name),
+                     KV_S("error", rep->str));
+        redisAsyncDisconnect(ac); /* legal in a callback: hiredis defers */
+    } else if ((intptr_t)arg == 1 && !(ac->c.flags & REDIS_DISCONNECTING)) {
+        link_ready(r);
+    }
+    r->in_cb--;
+}
+
+static void
+link_connect_cb(const redisAsyncContext *ac, int status)
+{
+    struct cm_redis *r = ac->data;
+    if (r == NULL || r->ac != ac)
+        return;
+    r->in_cb++;
+    if (status != REDIS_OK) {
+        /* hiredis frees ac itself after this callback */
+        link_lost(r, "redis connect failed", ac->errstr);
+        r->in_cb--;
+        return;
+    }
+    redisAsyncContext *w = (redisAsyncContext *)ac;
+    char db[16];
+    snprintf(db, sizeof db, "%d", r->url.db);
+    if (r->url.password[0])
+        redisAsyncCommand(w, link_handshake_cb, NULL, "AUTH %s",
+                          r->url.password);
+    if (r->url.db != 0)
+        redisAsyncCommand(w, link_handshake_cb, NULL, "SELECT %s", db);
+    redisAsyncCommand(w, link_handshake_cb, (void *)(intptr_t)1, "PING");
+    r->in_cb--;
+}
+
+static void
+link_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+    struct cm_redis *r = ac->data;
+    if (r == NULL || r->ac != ac)
+        return;
+    r->in_cb++;
+    link_lost(r, "redis link lost", ac->errstr[0] ? ac->errstr : "closed");
+    r->in_cb--;
+}
+
+/* Fires for a connect that took too long, or when a retry is due. */
+static void
+link_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct cm_redis *r = arg;
+    if (r->ac == NULL) {
+        link_connect(r);
+        return;
+    }
+    /* Outside any hiredis callback, so freeing the context is allowed.
+     * Detach first: its callbacks then see no owner. */
+    redisAsyncContext *ac = r->ac;
+    ac->data = NULL;
+    r->ac = NULL;
+    redisAsyncFree(ac);
+    link_lost(r, "redis connect timed out", NULL);
+}
+
+static void
+link_connect(struct cm_redis *r)
+{
+    redisAsyncContext *ac;
+    if (r->url.unix_path[0])
+        ac = redisAsyncConnectUnix(r->url.unix_path);
+    else
+        ac = redisAsyncConnect(r->url.host, r->url.port);
+    if (ac == NULL || ac->err) {
+        link_log_down(r, "redis connect failed",
+                      ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        link_schedule_retry(r);
+        return;
+    }
+    ac->data = r;
+    r->ac = ac;
+    if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+        ac->data = NULL;
+        r->ac = NULL;
+        redisAsyncFree(ac);
+        link_schedule_retry(r);
+        return;
+    }
+    redisAsyncSetConnectCallback(ac, link_connect_cb);
+    redisAsyncSetDisconnectCallback(ac, link_disconnect_cb);
+    struct timeval tv = {CM_REDIS_CONNECT_TIMEOUT_MS / 1000,
+                         (CM_REDIS_CONNECT_TIMEOUT_MS % 1000) * 1000};
+    evtimer_add(r->timer, &tv);
+}
+
+struct cm_redis *
+cm_redis_new(struct event_base *base, const struct cm_redis_url *url,
+             const char *name)
+{
+    struct cm_redis *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->base = base;
+    r->url = *url;
+    snprintf(r->name, sizeof r->name, "%s", name ? name : "redis");
+    r->backoff_ms = CM_REDIS_BACKOFF_MIN_MS;
+    r->timer = evtimer_new(base, link_timer_cb, r);
+    if (r->timer == NULL) {
+        free(r);
+        return NULL;
+    }
+    if (url->password[0])
+        cm_log_secret(url->password);
+    link_connect(r);
+    return r;
+}
+
+void
+cm_redis_set_state_cb(struct cm_redis *r, cm_redis_state_cb cb, void *arg)
+{
+    r->state_cb = cb;
+    r->state_arg = arg;
+}
+
+int
+cm_redis_up(const struct cm_redis *r)
+{
+    return r->up && !r->freeing;
+}
+
+static void
+cmd_reply_cb(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cm_redis_cmd *cmd = arg;
+    struct cm_redis *r = cmd->r;
+    r->in_cb++;
+    if (cmd->cb)
+        cmd->cb(r, reply, cmd->arg);
+    r->in_cb--;
+    free(cmd);
+}
+
+int
+cm_redis_command(struct cm_redis *r, cm_redis_cb cb, void *arg,
+                 const char *fmt, ...)
+{
+    if (!cm_redis_up(r))
+        return -1;
+    struct cm_redis_cmd *cmd = malloc(sizeof *cmd);
+    if (cmd == NULL)
+        return -1;
+    *cmd = (struct cm_redis_cmd){r, cb, arg};
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = redisvAsyncCommand(r->ac, cmd_reply_cb, cmd, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK) {
+        free(cmd);
+        return -1;
+    }
+    return 0;
+}
+
+int
+cm_redis_commandargv(struct cm_redis *r, cm_redis_cb cb, void *arg, int argc,
+                     const char **argv, const size_t *argvlen)
+{
+    if (!cm_redis_up(r))
+        return -1;
+    struct cm_redis_cmd *cmd = malloc(sizeof *cmd);
+    if (cmd == NULL)
+        return -1;
+    *cmd = (struct cm_redis_cmd){r, cb, arg};
+    if (redisAsyncCommandArgv(r->ac, cmd_reply_cb, cmd, argc, argv,
+                              argvlen) != REDIS_OK) {
+        free(cmd);
+        return -1;
+    }
+    return 0;
+}
+
+/* The real free: never inside a hiredis callback (see cm_redis_free). */
+static void
+link_free_now(struct cm_redis *r)
+{
+    r->freeing = 1;
+    r->up = 0;
+    if (r->ac) {
+        /* Pending commands get their NULL reply now, while r lives. */
+        redisAsyncContext *ac = r->ac;
+        redisAsyncFree(ac);
+        r->ac = NULL;
+    }
+    event_free(r->timer);
+    if (r->free_ev)
+        event_free(r->free_ev);
+    free(r);
+}
+
+static void
+link_free_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+    link_free_now(arg);
+}
+
+void
+cm_redis_free(struct cm_redis *r)
+{
+    if (r == NULL)
+        return;
+    r->freeing = 1;
+    r->state_cb = NULL;
+    evtimer_del(r->timer);
+    if (r->in_cb == 0) {
+        link_free_now(r);
+        return;
+    }
+    /* hiredis forbids freeing its context from its own callback: defer */
+    if (r->free_ev == NULL)
+        r->free_ev = evtimer_new(r->base, link_free_later_cb, r);
+    struct timeval zero = {0, 0};
+    if (r->free_ev)
+        evtimer_add(r->free_ev, &zero);
+}
+
+/* ---- subscriber ---- */
+
+struct sub_chan {
+    RB_ENTRY(sub_chan) link;
+    size_t len;
+    char name[]; /* len bytes and a NUL */
+};
+
+static int
+sub_chan_cmp(struct sub_chan *a, struct sub_chan *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->name, b->name, n);
+    if (c != 0)
+        return c;
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+RB_HEAD(cm_sub_tree, sub_chan);
+RB_GENERATE(cm_sub_tree, sub_chan, link, sub_chan_cmp)
+
+struct cm_sub {
+    struct cm_redis *link;
+    struct cm_sub_tree wanted;
+    size_t count;
+    cm_sub_msg_cb cb;
+    void *arg;
+    cm_redis_state_cb state_cb;
+    void *state_arg;
+};
+
+/* Every subscribe-mode reply: ["message", ch, data], ["subscribe", ch, n].
+ * privdata is not used: the owner is reached through ac->data, which is
+ * cleared when the subscriber goes away. */
+static void
+sub_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct cm_redis *r = ac->data;
+    redisReply *rep = reply;
+    if (r == NULL || r->freeing || r->sub == NULL || rep == NULL)
+        return;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
+        rep->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    if (strcmp(rep->element[0]->str, "message") != 0)
+        return;
+    redisReply *ch = rep->element[1], *data = rep->element[2];
+    if (ch->type != REDIS_REPLY_STRING || data->type != REDIS_REPLY_STRING)
+        return;
+    if (ch->len == sizeof CM_SUB_ANCHOR - 1 &&
+        memcmp(ch->str, CM_SUB_ANCHOR, ch->len) == 0)
+        return;
+    struct cm_sub *s = r->sub;
+    r->in_cb++;
+    s->cb(ch->str, ch->len, data->str, data->len, s->arg);
+    r->in_cb--;
+}
+
+/* Send one (UN)SUBSCRIBE for n channels. */
+static void
+sub_send(struct cm_sub *s, const char *verb, const char **argv,
+         size_t *argvlen, int n)
+{
+    argv[0] = verb;
+    argvlen[0] = strlen(verb);
+    redisAsyncCommandArgv(s->link->ac, sub_reply_cb, NULL, n + 1, argv,
+                          argvlen);
+}
+
+/* After each (re)connect: subscribe the whole wanted set in batches. */
+static void
+sub_on_up(struct cm_sub *s)
+{
+    const char *argv[CM_SUB_BATCH + 1];
+    size_t argvlen[CM_SUB_BATCH + 1];
+    int n = 1;
+    argv[1] = CM_SUB_ANCHOR;
+    argvlen[1] = sizeof CM_SUB_ANCHOR - 1;
+    struct sub_chan *c;
+    RB_FOREACH(c, cm_sub_tree, &s->wanted)
+    {
+        argv[n + 1] = c->name;
+        argvlen[n + 1] = c->len;
+        if (++n == CM_SUB_BATCH) {
+            sub_send(s, "SUBSCRIBE", argv, argvlen, n);
+            n = 0;
+        }
+    }
+    if (n > 0)
+        sub_send(s, "SUBSCRIBE", argv, argvlen, n);
+}
+
+static void
+sub_state_cb(struct cm_redis *r, int up, void *arg)
+{
+    struct cm_sub *s = arg;
+    if (s->state_cb)
+        s->state_cb(r, up, s->state_arg);
+}
+
+struct cm_sub *
+cm_sub_new(struct event_base *base, const struct cm_redis_url *url,
+           const char *name, cm_sub_msg_cb cb, void *arg)
+{
+    struct cm_sub *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    RB_INIT(&s->wanted);
+    s->cb = cb;
+    s->arg = arg;
+    s->link = cm_redis_new(base, url, name);
+    if (s->link == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->link->sub = s;
+    cm_redis_set_state_cb(s->link, sub_state_cb, s);
+    return s;
+}
+
+void
+cm_sub_set_state_cb(struct cm_sub *s, cm_redis_state_cb cb, void *arg)
+{
+    s->state_cb = cb;
+    s->state_arg = arg;
+}
+
+static struct sub_chan *
+sub_find(struct cm_sub *s, const char *channel, size_t len)
+{
+    /* a key on the stack for the lookup */
+    struct {
+        struct sub_chan c;
+        char buf[512];
+    } key;
+    struct sub_chan *k;
+    struct sub_chan *heap = NULL;
+    if (len < sizeof key.buf) {
+        k = &key.c;
+    } else {
+        heap = malloc(sizeof *heap + len + 1);
+        if (heap == NULL)
+            return NULL;
+        k = heap;
+    }
+    k->len = len;
+    memcpy(k->name, channel, len);
+    struct sub_chan *found = RB_FIND(cm_sub_tree, &s->wanted, k);
+    free(heap);
+    return found;
+}
+
+int
+cm_sub_add(struct cm_sub *s, const char *channel, size_t len)
+{
+    if (sub_find(s, channel, len) != NULL)
+        return 0;
+    struct sub_chan *c = malloc(sizeof *c + len + 1);
+    if (c == NULL)
+        return -1;
+    c->len = len;
+    memcpy(c->name, channel, len);
+    c->name[len] = '\0';
+    RB_INSERT(cm_sub_tree, &s->wanted, c);
+    s->count++;
+    if (cm_redis_up(s->link)) {
+        const char *argv[2] = {NULL, c->name};
+        size_t argvlen[2] = {0, len};
+        sub_send(s, "SUBSCRIBE", argv, argvlen, 1);
+    }
+    return 0;
+}
+
+int
+cm_sub_remove(struct cm_sub *s, const char *channel, size_t len)
+{
+    struct sub_chan *c = sub_find(s, channel, len);
+    if (c == NULL)
+        return 0;
+    if (cm_redis_up(s->link)) {
+        const char *argv[2] = {NULL, c->name};
+        size_t argvlen[2] = {0, len};
+        sub_send(s, "UNSUBSCRIBE", argv, argvlen, 1);
+    }
+    RB_REMOVE(cm_sub_tree, &s->wanted, c);
+    free(c);
+    s->count--;
+    return 0;
+}
+
+size_t
+cm_sub_count(const struct cm_sub *s)
+{
+    return s->count;
+}
+
+int
+cm_sub_up(const struct cm_sub *s)
+{
+    return cm_redis_up(s->link);
+}
+
+void
+cm_sub_free(struct cm_sub *s)
+{
+    if (s == NULL)
+        return;
+    s->link->sub = NULL; /* late replies find no owner */
+    cm_redis_free(s->link);
+    struct sub_chan *c, *next;
+    RB_FOREACH_SAFE(c, cm_sub_tree, &s->wanted, next)
+    {
+        RB_REMOVE(cm_sub_tree, &s->wanted, c);
+        free(c);
+    }
+    free(s);
+}
+
+/* ---- blocking client ---- */
+
+redisContext *
+cm_redis_connect_blocking(const struct cm_redis_url *url, int timeout_ms,
+                          char *err, size_t errlen)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    redisContext *c;
+    if (url->unix_path[0])
+        c = redisConnectUnixWithTimeout(url->unix_path, tv);
+    else
+        c = redisConnectWithTimeout(url->host, url->port, tv);
+    if (c == NULL || c->err) {
+        snprintf(err, errlen, "redis connect: %s",
+                 c ? c->errstr : "out of memory");
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    const char *what[2] = {url->password[0] ? "AUTH" : NULL,
+                           url->db ? "SELECT" : NULL};
+    for (int i = 0; i < 2; i++) {
+        if (what[i] == NULL)
+            continue;
+        redisReply *rep = i == 0 ? redisCommand(c, "AUTH %s", url->password)
+                                 : redisCommand(c, "SELECT %d", url->db);
+        if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "redis %s: %s", what[i],
+                     rep ? rep->str : c->errstr);
+            if (rep)
+                freeReplyObject(rep);
+            redisFree(c);
+            return NULL;
+        }
+        freeReplyObject(rep);
+    }
+    return c;
+}
+
+/* ---- URL ---- */
+
+static int
+url_fail(char *err, size_t errlen, const char *why)
+{
+    snprintf(err, errlen, "SSE_REDIS_URL: %s", why);
+    return -1;
+}
+
+/* Decimal in [lo, hi] from exactly s[0..n); -1 when not. */
+static long
+url_number(const char *s, size_t n, long lo, long hi)
+{
+    long v = 0;
+    if (n == 0 || n > 9)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v < lo || v > hi ? -1 : v;
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Password: percent-decoded (a password may hold '@' or ':'). */
+static int
+url_password(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return -1;
+            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            if (h < 0 || l < 0)
+                return -1;
+            c = (char)(h * 16 + l);
+            i += 2;
+        }
+        if (o + 1 >= cap || c == '\0')
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static int
+url_parse_unix(const char *p, struct cm_redis_url *out, char *err,
+               size_t errlen)
+{
+    const char *q = strchr(p, '?');
+    size_t plen = q ? (size_t)(q - p) : strlen(p);
+    if (plen == 0 || p[0] != '/')
+        return url_fail(err, errlen, "unix:// needs an absolute path");
+    if (plen >= sizeof out->unix_path)
+        return url_fail(err, errlen, "socket path too long");
+    memcpy(out->unix_path, p, plen);
+    out->unix_path[plen] = '\0';
+    if (q != NULL) {
+        if (strncmp(q + 1, "db=", 3) != 0)
+            return url_fail(err, errlen, "unix:// takes only ?db=N");
+        long db = url_number(q + 4, strlen(q + 4), 0, 1000000);
+        if (db < 0)
+            return url_fail(err, errlen, "bad db");
+        out->db = (int)db;
+    }
+    return 0;
+}
+
+int
+cm_redis_url_parse(const char *s, struct cm_redis_url *out, char *err,
+                   size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->port = 6379;
+    if (s == NULL || *s == '\0')
+        return url_fail(err, errlen, "empty");
+    if (strncmp(s, "unix://", 7) == 0)
+        return url_parse_unix(s + 7, out, err, errlen);
+    if (strncmp(s, "redis://", 8) != 0)
+        return url_fail(err, errlen, "scheme must be redis:// or unix://");
+    const char *p = s + 8;
+    const char *end = p + strcspn(p, "/?#");
+    if (*end == '?' || *end == '#')
+        return url_fail(err, errlen, "query and fragment not supported");
+    const char *at = memrchr(p, '@', (size_t)(end - p));
+    if (at != NULL) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon == NULL)
+            return url_fail(err, errlen, "userinfo must be :password");
+        if (colon != p)
+            return url_fail(err, errlen, "usernames are not supported");
+        if (url_password(colon + 1, (size_t)(at - colon - 1), out->password,
+                         sizeof out->password) != 0)
+            return url_fail(err, errlen, "bad password");
+        p = at + 1;
+    }
+    const char *hend;
+    if (*p == '[') { /* [IPv6] */
+        hend = memchr(p, ']', (size_t)(end - p));
+        if (hend == NULL)
+            return url_fail(err, errlen, "bad host");
+        p++;
+    } else {
+        hend = memchr(p, ':', (size_t)(end - p));
+        if (hend == NULL)
+            hend = end;
+    }
+    size_t hl = (size_t)(hend - p);
+    if (hl == 0 || hl >= sizeof out->host)
+        return url_fail(err, errlen, "bad host");
+    for (size_t i = 0; i < hl; i++)
+        if ((unsigned char)p[i] <= ' ' || p[i] == '@' || p[i] == '[')
+            return url_fail(err, errlen, "bad host");
+    memcpy(out->host, p, hl);
+    out->host[hl] = '\0';
+    if (*hend == ']')
+        hend++;
+    if (hend < end) {
+        if (*hend != ':')
+            return url_fail(err, errlen, "bad host");
+        long port = url_number(hend + 1, (size_t)(end - hend - 1), 1, 65535);
+        if (port < 0)
+            return url_fail(err, errlen, "bad port");
+        out->port = (int)port;
+    }
+    if (*end == '/' && end[1] != '\0') {
+        long db = url_number(end + 1, strlen(end + 1), 0, 1000000);
+        if (db < 0)
+            return url_fail(err, errlen, "bad db");
+        out->db = (int)db;
+    }
+    return 0;
+}
