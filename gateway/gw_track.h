@@ -1,0 +1,38 @@
+/*
+ * gw_track.h - connection tracking in Redis (CONTRACT.md section 5,
+ * proto/REDIS.md "Connection tracking"): for private joins, the socket's
+ * set of <kid>|<ch> and the key's set of <sid>|<ch>, changed together in
+ * one MULTI, plus sse:gw:<tag>:socks so a crashed gateway can be swept.
+ * Writes only: the in-memory memberships say what to remove.
+ */
+#ifndef SSE_GW_TRACK_H
+#define SSE_GW_TRACK_H
+
+#include "gw.h"
+
+struct gw_member;
+
+/* Called once with ok = 1 when EXEC succeeded, 0 when Redis failed. */
+typedef void (*gw_track_cb)(struct gw_ctx *ctx, int ok, void *arg);
+
+/*
+ * Record a private join of m (m->kid set): both indexes and the gateway's
+ * socket set, in one MULTI. Returns 0 when sent (cb called exactly once),
+ * -1 when Redis is down (cb not called).
+ */
+int gw_track_join(struct gw_ctx *ctx, const struct gw_member *m,
+                  gw_track_cb cb, void *arg);
+
+/* Forget one private membership (remove, control removal). Fire and
+ * forget: a failure is logged; the worker's sweeps are the backstop. */
+void gw_track_leave(struct gw_ctx *ctx, const struct gw_member *m);
+
+/* Forget every tracked membership of s and the socket itself (disconnect),
+ * from its in-memory member list. No-op for untracked sockets. */
+void gw_track_forget(struct gw_ctx *ctx, struct gw_session *s);
+
+/* Shutdown: drop every entry this gateway wrote (its socket set, both
+ * indexes of those sockets) and its heartbeat, in one script. */
+void gw_track_shutdown(struct gw_ctx *ctx);
+
+#endif
