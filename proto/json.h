@@ -26,7 +26,8 @@ enum json_kind {
 
 /* Validate that s[0..len) is exactly one JSON value, optionally surrounded
  * by whitespace, nested at most max_depth deep, with valid UTF-8 in strings.
- * Returns PROTO_OK or PROTO_EINVAL. */
+ * A scalar has depth 0, "[]" depth 1; max_depth above 4096 counts as 4096.
+ * No recursion. Returns PROTO_OK or PROTO_EINVAL. */
 int json_validate(const char *s, size_t len, unsigned max_depth);
 
 /* Kind of a value span (leading whitespace skipped; no validation). */
@@ -45,9 +46,26 @@ int json_object_get(const char *obj, size_t len, const char *key,
                     struct proto_span *val);
 
 /* Spans of the items of a validated array; at most max (PROTO_ETOOBIG
- * past it). Returns PROTO_OK or PROTO_EINVAL if arr is no array. */
+ * past it); *n is the number stored. Returns PROTO_OK or PROTO_EINVAL
+ * if arr is no array. */
 int json_array_items(const char *arr, size_t len, struct proto_span *items,
                      size_t max, size_t *n);
+
+/*
+ * Walk the items of a validated array one at a time (no bound on their
+ * number, nothing stored). init returns PROTO_OK or PROTO_EINVAL if arr is
+ * no array; next returns 1 and sets *item (a span into arr), 0 after the
+ * last item, or PROTO_EINVAL on malformed text.
+ */
+struct json_array_iter {
+    const char *p;
+    const char *end;
+    int first;
+};
+
+int json_array_iter_init(struct json_array_iter *it, const char *arr,
+                         size_t len);
+int json_array_iter_next(struct json_array_iter *it, struct proto_span *item);
 
 /*
  * Unescape a validated string value span (with its quotes) into out, with a
