@@ -22,7 +22,8 @@ enum sio_type {
 };
 
 #define SIO_MAX_ATTACHMENTS 64 /* a bound on attachments per packet */
-#define SIO_MAX_HEADER 48     /* type, attachments, "/" nsp..., ack id */
+#define SIO_MAX_NSP 24        /* longest namespace sio_header_encode writes */
+#define SIO_MAX_HEADER 48     /* type, "64-", nsp ",", 19-digit ack id */
 
 struct sio_packet {
     enum sio_type type;
@@ -36,7 +37,10 @@ struct sio_packet {
  * Decode a packet. Checks the header and that data, when present, is one
  * valid JSON value of the kind the type requires (CONNECT: object;
  * EVENT/BINARY_EVENT: non-empty array whose first item is a string;
- * ACK/BINARY_ACK: array). max_depth bounds JSON nesting.
+ * ACK/BINARY_ACK: array; CONNECT_ERROR: object or string; DISCONNECT:
+ * none). EVENT, ACK and their BINARY_ forms must carry data; an ack id is
+ * accepted on those four only and is required on ACK/BINARY_ACK; BINARY_*
+ * need "<n>-" with 1 <= n. max_depth bounds JSON nesting.
  * Returns PROTO_OK or PROTO_EINVAL (or PROTO_ETOOBIG for > SIO_MAX_ATTACHMENTS).
  */
 int sio_packet_decode(const char *buf, size_t len, unsigned max_depth,
@@ -54,7 +58,9 @@ int sio_event_split(const struct sio_packet *pkt, struct proto_span *name,
 /*
  * Write a packet header: type, "<n>-" when attachments > 0, the namespace
  * when it is not "/" (followed by ','), the ack id when >= 0.
- * out holds SIO_MAX_HEADER bytes. Returns the header length.
+ * out holds SIO_MAX_HEADER bytes. Returns the header length, or 0 (nothing
+ * written) when nsp is longer than SIO_MAX_NSP or attachments is over
+ * SIO_MAX_ATTACHMENTS.
  */
 size_t sio_header_encode(char *out, enum sio_type type, unsigned attachments,
                          const char *nsp, size_t nsp_len, int64_t ack_id);
