@@ -56,6 +56,7 @@ int tw_intake_parse(const char *body, size_t len, struct tw_event *ev,
                     const char **msg)
 {
     char type[32];
+    const char *end = NULL;
     cJSON *root;
     int t, rc = -1;
 
@@ -64,8 +65,13 @@ int tw_intake_parse(const char *body, size_t len, struct tw_event *ev,
         *msg = "body must be a JSON object";
         return -1;
     }
-    root = cJSON_ParseWithLengthOpts(body, len, NULL, 1);
-    if (!cJSON_IsObject(root)) {
+    /* Bounded by len (the body need not be NUL-terminated); only
+     * whitespace may follow the value. */
+    root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    while (root != NULL && end < body + len &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (!cJSON_IsObject(root) || end != body + len) {
         *msg = "body must be a JSON object";
         goto out;
     }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <event2/event.h>
 
@@ -70,14 +69,6 @@ static const struct cm_httpd_route tw_routes[] = {
     {"POST", "/v1/tasks/jobs/{}/retry", tw_jobs_retry_handle,
      "/v1/tasks/jobs/{}/retry", 0},
 };
-
-int64_t tw_now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static int tw_ready(void *arg)
 {
