@@ -16,7 +16,8 @@
 #include "cm_store.h"
 
 #define NOW 1700000000
-#define MASTER "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define MASTER                                                                \
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 static struct event_base *base;
 static struct cm_redis *rd;
