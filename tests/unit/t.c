@@ -40,8 +40,9 @@ t_guard_free(void *p)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     /* The header sits at the start of the mapping: find it by walking back
-     * to the first page boundary at or before p that holds a valid header. */
-    uint8_t *q = (uint8_t *)((uintptr_t)p & ~(uintptr_t)(page - 1));
+     * page by page. Start from the byte before p: with an empty copy, p
+     * itself is the first byte of the PROT_NONE page. */
+    uint8_t *q = (uint8_t *)(((uintptr_t)p - 1) & ~(uintptr_t)(page - 1));
     for (;;) {
         struct guard_hdr h;
         memcpy(&h, q, sizeof h);
