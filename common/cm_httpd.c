@@ -1,2 +1,1058 @@
-/* cm_httpd.c - placeholder until written. */
+/*
+ * cm_httpd.c - the services' HTTP/1.1 server on libevent bufferevents:
+ * one request at a time per connection (pipelined requests wait in the
+ * input buffer, so answers keep their order), heads parsed by proto/http.c
+ * from a bounded pullup, bodies by Content-Length or chunked, a route
+ * table, CORS, built-in health/readiness/metrics, deferred replies and
+ * WebSocket hijacking. Not TLS: that is a proxy's job.
+ */
 #include "cm_httpd.h"
+#include "cm_log.h"
+#include "cm_metrics.h"
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#define CM_HTTPD_MAX_HEAD 16384
+#define CM_HTTPD_MAX_BODY (1024 * 1024)
+#define CM_HTTPD_HEAD_TIMEOUT_MS 10000
+#define CM_HTTPD_IDLE_TIMEOUT_MS 60000
+#define CM_HTTPD_MAX_CONNS 10000
+#define CM_HTTPD_MAX_HEADERS 64 /* 431 past it */
+#define CM_HTTPD_MAX_PARAMS 8
+#define CM_HTTPD_MAX_SEGMENTS 16
+#define CM_HTTPD_BACKLOG 511
+
+enum conn_state {
+    ST_IDLE,    /* between requests: idle timer */
+    ST_HEAD,    /* part of a head received: head timer */
+    ST_BODY,    /* reading a body: idle timer per progress */
+    ST_HANDLER, /* request handed over, waiting for its reply */
+    ST_CLOSING, /* flushing the last answer, then free */
+};
+
+struct cm_httpd_req;
+
+struct httpd_conn {
+    TAILQ_ENTRY(httpd_conn) link;
+    struct cm_httpd *h;
+    struct bufferevent *bev;
+    evutil_socket_t fd;
+    struct event *timer;
+    enum conn_state state;
+    struct cm_httpd_req *req; /* in ST_BODY and ST_HANDLER */
+    int processing;           /* inside conn_process: no recursion */
+    int dead;                 /* freed while processing: free at its end */
+    int fresh;                /* no request yet on this connection */
+    char peer[INET6_ADDRSTRLEN];
+};
+
+struct cm_httpd {
+    struct event_base *base;
+    struct cm_httpd_conf conf; /* zero limits replaced by defaults */
+    const struct cm_httpd_route *routes;
+    size_t nroutes;
+    void *arg;
+    struct cm_metrics *metrics;
+    struct evconnlistener *listener;
+    TAILQ_HEAD(, httpd_conn) conns;
+    size_t nconns;
+    int draining;
+};
+
+struct cm_httpd_req {
+    struct cm_httpd *h;
+    struct httpd_conn *conn; /* NULL once the peer is gone */
+    const struct cm_httpd_route *route;
+    const char *route_name;
+    char *head; /* NUL-terminated copy of the head: the strings below */
+    const char *method, *path, *query;
+    struct http_header headers[CM_HTTPD_MAX_HEADERS];
+    size_t nheaders;
+    char *params[CM_HTTPD_MAX_PARAMS];
+    size_t nparams;
+    int minor, keep_alive, too_large, chunked;
+    uint64_t clen;
+    struct http_chunked ch;
+    size_t raw; /* chunked bytes consumed, framing included */
+    size_t limit;
+    char *body;
+    size_t body_len, body_cap;
+    struct evbuffer *extra; /* response headers added by the handler */
+    void (*on_close)(struct cm_httpd_req *, void *);
+    void *on_close_arg;
+    double t0;
+};
+
+static void conn_process(struct httpd_conn *c);
+static void conn_free(struct httpd_conn *c);
+static void route_dispatch(struct cm_httpd_req *req);
+
+/* ---- small helpers ---- */
+
+static void
+timer_set(struct httpd_conn *c, unsigned ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+/* JSON string body of s (quotes not included) into out. */
+static void
+json_escape(struct evbuffer *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            evbuffer_add_printf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            evbuffer_add_printf(out, "\\u%04x", ch);
+        else
+            evbuffer_add(out, s, 1);
+    }
+}
+
+static int
+origin_allowed(const struct cm_httpd *h, const char *origin)
+{
+    const char *list = h->conf.cors_origins;
+    if (origin == NULL || list == NULL)
+        return 0;
+    size_t ol = strlen(origin);
+    while (*list) {
+        while (*list == ' ' || *list == ',')
+            list++;
+        size_t n = strcspn(list, ",");
+        size_t e = n;
+        while (e > 0 && list[e - 1] == ' ')
+            e--;
+        if ((e == 1 && list[0] == '*') ||
+            (e == ol && strncmp(list, origin, ol) == 0))
+            return 1;
+        list += n;
+    }
+    return 0;
+}
+
+static void
+count_request(struct cm_httpd *h, const char *route, int status, double t0)
+{
+    if (h->metrics == NULL)
+        return;
+    char labels[300];
+    snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", route,
+             status);
+    cm_counter_inc(cm_metrics_counter(h->metrics, "sse_http_requests_total",
+                                      labels, "HTTP requests answered"));
+    snprintf(labels, sizeof labels, "route=\"%s\"", route);
+    cm_histogram_observe(
+        cm_metrics_histogram(h->metrics, "sse_http_request_seconds", labels,
+                             "HTTP request latency", NULL, 0),
+        cm_now_mono() - t0);
+}
+
+/* An answer with no request behind it (400, 408, 431, 503), then close. */
+static void
+conn_fail(struct httpd_conn *c, int status, const char *message)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *body = evbuffer_new();
+    if (body != NULL) {
+        evbuffer_add_printf(body,
+                            "{\"statusCode\":%d,\"error\":\"%s\","
+                            "\"message\":\"",
+                            status, http_reason(status));
+        json_escape(body, message);
+        evbuffer_add(body, "\"}", 2);
+        evbuffer_add_printf(out,
+                            "HTTP/1.1 %d %s\r\nContent-Type: "
+                            "application/json\r\nContent-Length: %zu\r\n"
+                            "Connection: close\r\n\r\n",
+                            status, http_reason(status),
+                            evbuffer_get_length(body));
+        evbuffer_add_buffer(out, body);
+        evbuffer_free(body);
+    }
+    count_request(c->h, "-", status, cm_now_mono());
+    c->state = ST_CLOSING;
+    evtimer_del(c->timer);
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(out) == 0 && !c->processing)
+        conn_free(c);
+}
+
+/* ---- requests ---- */
+
+static void
+req_free(struct cm_httpd_req *req)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        free(req->params[i]);
+    if (req->extra)
+        evbuffer_free(req->extra);
+    free(req->head);
+    free(req->body);
+    free(req);
+}
+
+/* Copy the head and NUL-terminate its parts in place: each span is
+ * followed by a byte of framing (SP, '?', ':', CR, LF) no longer needed. */
+static struct cm_httpd_req *
+req_new(struct httpd_conn *c, const char *raw, size_t len)
+{
+    struct cm_httpd_req *req = calloc(1, sizeof *req);
+    if (req == NULL || (req->head = malloc(len + 1)) == NULL) {
+        free(req);
+        return NULL;
+    }
+    memcpy(req->head, raw, len);
+    req->head[len] = '\0';
+    struct http_request r = {.headers = req->headers,
+                             .nheaders = CM_HTTPD_MAX_HEADERS};
+    if (http_parse_request(req->head, len, &r) != (ssize_t)len) {
+        req_free(req);
+        return NULL;
+    }
+    req->h = c->h;
+    req->conn = c;
+    req->minor = r.minor_version;
+    req->nheaders = r.nheaders;
+    req->method = r.method.p;
+    req->path = r.path.p;
+    req->query = r.query.p ? r.query.p : "";
+    ((char *)r.method.p)[r.method.len] = '\0';
+    ((char *)r.path.p)[r.path.len] = '\0';
+    if (r.query.p)
+        ((char *)r.query.p)[r.query.len] = '\0';
+    for (size_t i = 0; i < r.nheaders; i++) {
+        ((char *)r.headers[i].name.p)[r.headers[i].name.len] = '\0';
+        ((char *)r.headers[i].value.p)[r.headers[i].value.len] = '\0';
+    }
+    req->t0 = cm_now_mono();
+    return req;
+}
+
+/* Keep-alive by version and Connection (RFC 9112 9.3). */
+static int
+req_keep_alive(const struct cm_httpd_req *req)
+{
+    const char *conn = cm_httpd_header(req, "Connection");
+    struct proto_span v = {conn ? conn : "", conn ? strlen(conn) : 0};
+    if (req->minor == 0)
+        return http_header_has_token(&v, "keep-alive");
+    return !http_header_has_token(&v, "close");
+}
+
+/* Decide how the body is framed. Returns 0, or -1 after answering 400. */
+static int
+req_framing(struct httpd_conn *c, struct cm_httpd_req *req)
+{
+    const char *te = cm_httpd_header(req, "Transfer-Encoding");
+    const char *cl = cm_httpd_header(req, "Content-Length");
+    if (te != NULL) {
+        struct proto_span v = {te, strlen(te)};
+        /* RFC 9112 6.1: chunked must be last; with CL it is smuggling */
+        if (cl != NULL || strcasecmp(te, "chunked") != 0 ||
+            !http_header_has_token(&v, "chunked")) {
+            conn_fail(c, 400, "unsupported Transfer-Encoding");
+            return -1;
+        }
+        req->chunked = 1;
+        return 0;
+    }
+    if (cl != NULL) {
+        struct proto_span v = {cl, strlen(cl)};
+        if (http_content_length(&v, &req->clen) != PROTO_OK) {
+            conn_fail(c, 400, "bad Content-Length");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Read what is there of the body. Returns 1 when whole (or refused as
+ * too large), 0 for more, -1 after a 400. */
+static int
+req_read_body(struct httpd_conn *c, struct cm_httpd_req *req)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t avail = evbuffer_get_length(in);
+    if (!req->chunked) {
+        if (req->clen > req->limit) {
+            req->too_large = 1;
+            return 1;
+        }
+        if (avail < req->clen)
+            return 0;
+        req->body = malloc(req->clen + 1);
+        if (req->body == NULL) {
+            conn_fail(c, 503, "out of memory");
+            return -1;
+        }
+        evbuffer_remove(in, req->body, req->clen);
+        req->body_len = req->clen;
+        req->body[req->body_len] = '\0';
+        return 1;
+    }
+    if (avail == 0)
+        return 0;
+    if (req->body_len + avail + 1 > req->body_cap) {
+        size_t cap = req->body_len + avail + 1;
+        char *b = realloc(req->body, cap);
+        if (b == NULL) {
+            conn_fail(c, 503, "out of memory");
+            return -1;
+        }
+        req->body = b;
+        req->body_cap = cap;
+    }
+    char *at = req->body + req->body_len;
+    evbuffer_copyout(in, at, avail);
+    size_t out;
+    int done;
+    ssize_t used = http_chunked_decode(&req->ch, at, avail, &out, &done);
+    if (used < 0) {
+        conn_fail(c, 400, "bad chunked encoding");
+        return -1;
+    }
+    evbuffer_drain(in, (size_t)used);
+    req->body_len += out;
+    req->raw += (size_t)used;
+    req->body[req->body_len] = '\0';
+    /* framing counts too, or endless trailers would never stop */
+    if (req->body_len > req->limit || req->raw > 2 * req->limit + 65536) {
+        req->too_large = 1;
+        return 1;
+    }
+    return done;
+}
+
+/* ---- the connection loop ---- */
+
+/* The route that will handle path+method, for its body limit. */
+static const struct cm_httpd_route *route_find(struct cm_httpd *h,
+                                               struct cm_httpd_req *req,
+                                               int *path_matched);
+
+/* Parse a head from the input; 1 when a request is ready to dispatch. */
+static int
+conn_read_head(struct httpd_conn *c)
+{
+    struct cm_httpd *h = c->h;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t avail = evbuffer_get_length(in);
+    if (avail == 0)
+        return 0;
+    if (c->state == ST_IDLE) {
+        c->state = ST_HEAD;
+        timer_set(c, h->conf.head_timeout_ms);
+    }
+    size_t n = avail < h->conf.max_head ? avail : h->conf.max_head;
+    const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+    struct http_header hs[CM_HTTPD_MAX_HEADERS];
+    struct http_request r = {.headers = hs, .nheaders = CM_HTTPD_MAX_HEADERS};
+    ssize_t rc = http_parse_request(p, n, &r);
+    if (rc == PROTO_AGAIN && n < h->conf.max_head)
+        return 0;
+    if (rc == PROTO_AGAIN || rc == PROTO_ETOOBIG) {
+        conn_fail(c, 431, "request head too large");
+        return 0;
+    }
+    if (rc < 0) {
+        conn_fail(c, 400, "malformed request");
+        return 0;
+    }
+    struct cm_httpd_req *req = req_new(c, p, (size_t)rc);
+    evbuffer_drain(in, (size_t)rc);
+    if (req == NULL) {
+        conn_fail(c, 503, "out of memory");
+        return 0;
+    }
+    req->keep_alive = req_keep_alive(req) && !h->draining;
+    c->req = req;
+    c->fresh = 0;
+    if (req_framing(c, req) != 0) {
+        c->req = NULL;
+        req_free(req);
+        return 0;
+    }
+    int matched;
+    const struct cm_httpd_route *rt = route_find(h, req, &matched);
+    req->limit = rt && rt->max_body ? rt->max_body : h->conf.max_body;
+    c->state = ST_BODY;
+    timer_set(c, h->conf.idle_timeout_ms);
+    const char *expect = cm_httpd_header(req, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 &&
+        req->clen <= req->limit && req->minor == 1)
+        evbuffer_add_printf(bufferevent_get_output(c->bev),
+                            "HTTP/1.1 100 Continue\r\n\r\n");
+    return 1;
+}
+
+static void
+conn_process(struct httpd_conn *c)
+{
+    if (c->processing)
+        return;
+    c->processing = 1;
+    for (;;) {
+        if (c->dead || c->state == ST_CLOSING || c->state == ST_HANDLER)
+            break;
+        if (c->state == ST_IDLE || c->state == ST_HEAD) {
+            if (!conn_read_head(c))
+                break;
+        }
+        if (c->state == ST_BODY) {
+            int rc = req_read_body(c, c->req);
+            if (rc < 0) {
+                struct cm_httpd_req *req = c->req;
+                c->req = NULL;
+                req_free(req);
+                break;
+            }
+            if (rc == 0)
+                break;
+            c->state = ST_HANDLER;
+            evtimer_del(c->timer);
+            route_dispatch(c->req); /* may reply at once: loop goes on */
+        }
+    }
+    c->processing = 0;
+    if (c->dead || (c->state == ST_CLOSING &&
+                    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0))
+        conn_free(c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    conn_process(arg);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct httpd_conn *c = arg;
+    if (c->state == ST_CLOSING && !c->processing)
+        conn_free(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        conn_free(arg);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct httpd_conn *c = arg;
+    if (c->state == ST_HEAD || c->state == ST_BODY) {
+        if (c->req) {
+            struct cm_httpd_req *req = c->req;
+            c->req = NULL;
+            req_free(req);
+        }
+        conn_fail(c, 408, "request not received in time");
+        return;
+    }
+    if (c->state == ST_IDLE)
+        conn_free(c);
+}
+
+/* The one place a connection dies. A request still waiting for its reply
+ * is orphaned: it lives on until the handler replies (dropped then). */
+static void
+conn_free(struct httpd_conn *c)
+{
+    struct cm_httpd_req *req = c->req;
+    struct cm_httpd *h = c->h;
+    if (c->processing) { /* a handler hijacked inside conn_process */
+        c->dead = 1;
+        return;
+    }
+    if (req != NULL) {
+        req->conn = NULL;
+        c->req = NULL;
+        if (c->state == ST_HANDLER) {
+            if (req->on_close)
+                req->on_close(req, req->on_close_arg);
+        } else {
+            req_free(req);
+        }
+    }
+    TAILQ_REMOVE(&h->conns, c, link);
+    h->nconns--;
+    event_free(c->timer);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    if (c->fd >= 0)
+        evutil_closesocket(c->fd);
+    free(c);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+          int salen, void *arg)
+{
+    struct cm_httpd *h = arg;
+    struct httpd_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->h = h;
+    c->fd = fd;
+    c->fresh = 1;
+    c->bev = bufferevent_socket_new(h->base, fd, 0); /* we close fd */
+    c->timer = evtimer_new(h->base, conn_timer_cb, c);
+    if (c->bev == NULL || c->timer == NULL) {
+        if (c->bev)
+            bufferevent_free(c->bev);
+        if (c->timer)
+            event_free(c->timer);
+        evutil_closesocket(fd);
+        free(c);
+        return;
+    }
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer,
+                  sizeof c->peer);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
+                  sizeof c->peer);
+    TAILQ_INSERT_TAIL(&h->conns, c, link);
+    h->nconns++;
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    /* pipelined input waits in the buffer; this bounds how much */
+    bufferevent_setwatermark(c->bev, EV_READ, 0,
+                             h->conf.max_head + h->conf.max_body + 16384);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (h->nconns > h->conf.max_conns) {
+        cm_warn("http connection refused: too many",
+                KV_I("max_conns", h->conf.max_conns));
+        conn_fail(c, 503, "too many connections");
+        return;
+    }
+    c->state = ST_IDLE;
+    timer_set(c, h->conf.head_timeout_ms); /* a fresh peer must speak */
+}
+
+/* ---- routing ---- */
+
+/* Match path against pat segment by segment; "{}" takes one non-empty
+ * segment, captured (percent-decoded) into req when req is not NULL. */
+static int
+path_match(const char *pat, const char *path, struct cm_httpd_req *req)
+{
+    while (*pat && *path) {
+        if (pat[0] == '{' && pat[1] == '}') {
+            size_t n = strcspn(path, "/");
+            if (n == 0)
+                return 0;
+            if (req != NULL) {
+                char *v = malloc(n + 1);
+                if (v == NULL || req->nparams == CM_HTTPD_MAX_PARAMS ||
+                    http_percent_decode(path, n, v, n + 1) < 0 ||
+                    strlen(v) == 0 || memchr(path, '+', n)) {
+                    free(v); /* '+' stays literal in a path: refuse it */
+                    return 0;
+                }
+                req->params[req->nparams++] = v;
+            }
+            pat += 2;
+            path += n;
+            continue;
+        }
+        if (*pat++ != *path++)
+            return 0;
+    }
+    return *pat == '\0' && *path == '\0';
+}
+
+static void bi_healthz(struct cm_httpd_req *req, void *arg);
+static void bi_readyz(struct cm_httpd_req *req, void *arg);
+static void bi_metrics(struct cm_httpd_req *req, void *arg);
+
+static const struct cm_httpd_route cm_httpd_builtins[] = {
+    {"GET", "/healthz", bi_healthz, "/healthz", 0},
+    {"GET", "/readyz", bi_readyz, "/readyz", 0},
+    {"GET", "/metrics", bi_metrics, "/metrics", 0},
+};
+#define NBUILTINS (sizeof cm_httpd_builtins / sizeof cm_httpd_builtins[0])
+
+static const struct cm_httpd_route *
+route_at(const struct cm_httpd *h, size_t i)
+{
+    return i < h->nroutes ? &h->routes[i] : &cm_httpd_builtins[i - h->nroutes];
+}
+
+static const struct cm_httpd_route *
+route_find(struct cm_httpd *h, struct cm_httpd_req *req, int *path_matched)
+{
+    *path_matched = 0;
+    for (size_t i = 0; i < h->nroutes + NBUILTINS; i++) {
+        const struct cm_httpd_route *rt = route_at(h, i);
+        if (!path_match(rt->path, req->path, NULL))
+            continue;
+        *path_matched = 1;
+        if (strcmp(rt->method, req->method) != 0)
+            continue;
+        path_match(rt->path, req->path, req); /* capture the params */
+        req->route = rt;
+        req->route_name = rt->name ? rt->name : rt->path;
+        return rt;
+    }
+    return NULL;
+}
+
+static void
+answer_preflight(struct cm_httpd_req *req)
+{
+    const char *hdrs = cm_httpd_header(req, "Access-Control-Request-Headers");
+    cm_httpd_add_header(req, "Access-Control-Allow-Methods",
+                        "GET, POST, DELETE, OPTIONS");
+    cm_httpd_add_header(req, "Access-Control-Allow-Headers",
+                        hdrs && *hdrs ? hdrs
+                                      : "authorization, content-type, "
+                                        "x-api-key");
+    cm_httpd_add_header(req, "Access-Control-Max-Age", "600");
+    cm_httpd_reply(req, 204, NULL, NULL, 0);
+}
+
+static void
+answer_405(struct cm_httpd_req *req)
+{
+    struct cm_httpd *h = req->h;
+    char allow[128] = "";
+    for (size_t i = 0; i < h->nroutes + NBUILTINS; i++) {
+        const struct cm_httpd_route *rt = route_at(h, i);
+        if (!path_match(rt->path, req->path, NULL) || strstr(allow, rt->method))
+            continue;
+        size_t n = strlen(allow);
+        snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "",
+                 rt->method);
+    }
+    cm_httpd_add_header(req, "Allow", allow);
+    cm_httpd_error(req, 405, "method not allowed");
+}
+
+static void
+route_dispatch(struct cm_httpd_req *req)
+{
+    struct cm_httpd *h = req->h;
+    const struct cm_httpd_conf *conf = &h->conf;
+    if (strcmp(req->method, "OPTIONS") == 0 &&
+        cm_httpd_header(req, "Access-Control-Request-Method") != NULL) {
+        req->route_name = "preflight";
+        answer_preflight(req);
+        return;
+    }
+    if (req->route != NULL) {
+        req->route->handler(req, h->arg);
+        return;
+    }
+    int path_matched;
+    route_find(h, req, &path_matched);
+    if (path_matched) {
+        req->route_name = req->path;
+        answer_405(req);
+    } else if (conf->prefix && conf->prefix_handler &&
+               strncmp(req->path, conf->prefix, strlen(conf->prefix)) == 0) {
+        req->route_name = conf->prefix;
+        conf->prefix_handler(req, h->arg);
+    } else {
+        req->route_name = "unmatched";
+        cm_httpd_error(req, 404, "no such route");
+    }
+}
+
+static void
+bi_healthz(struct cm_httpd_req *req, void *arg)
+{
+    cm_httpd_reply_json(req, 200, "{\"status\":\"ok\"}");
+}
+
+static void
+bi_readyz(struct cm_httpd_req *req, void *arg)
+{
+    const struct cm_httpd_conf *conf = &req->h->conf;
+    if (conf->ready == NULL || conf->ready(arg))
+        cm_httpd_reply_json(req, 200, "{\"status\":\"ready\"}");
+    else
+        cm_httpd_reply_json(req, 503, "{\"status\":\"unavailable\"}");
+}
+
+static void
+bi_metrics(struct cm_httpd_req *req, void *arg)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL || req->h->metrics == NULL ||
+        cm_metrics_render(req->h->metrics, b) != 0) {
+        if (b)
+            evbuffer_free(b);
+        cm_httpd_error(req, 503, "metrics unavailable");
+        return;
+    }
+    cm_httpd_reply_buffer(req, 200, "text/plain; version=0.0.4", b);
+    evbuffer_free(b);
+}
+
+/* ---- replies ---- */
+
+/* Head and body out, then the next request or the close. body_buf wins
+ * over body/len when not NULL. Frees req. */
+static void
+req_send(struct cm_httpd_req *req, int status, const char *ctype,
+         const void *body, size_t len, struct evbuffer *body_buf)
+{
+    struct httpd_conn *c = req->conn;
+    struct cm_httpd *h = req->h;
+    count_request(h, req->route_name ? req->route_name : "unmatched", status,
+                  req->t0);
+    if (c == NULL) { /* the peer left: drop the answer */
+        req_free(req);
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    int keep = req->keep_alive && !req->too_large && !h->draining;
+    if (body_buf)
+        len = evbuffer_get_length(body_buf);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+    if (ctype)
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+    if (status != 204 && status != 304 && status >= 200)
+        evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+    evbuffer_add_printf(out, "Connection: %s\r\n",
+                        keep ? "keep-alive" : "close");
+    const char *origin = cm_httpd_header(req, "Origin");
+    if (origin_allowed(h, origin))
+        evbuffer_add_printf(out,
+                            "Access-Control-Allow-Origin: %s\r\n"
+                            "Access-Control-Allow-Credentials: true\r\n"
+                            "Vary: Origin\r\n",
+                            origin);
+    if (req->extra)
+        evbuffer_add_buffer(out, req->extra);
+    evbuffer_add(out, "\r\n", 2);
+    if (status != 204 && status != 304) {
+        if (body_buf)
+            evbuffer_add_buffer(out, body_buf);
+        else if (len)
+            evbuffer_add(out, body, len);
+    }
+    c->req = NULL;
+    req_free(req);
+    if (!keep) {
+        c->state = ST_CLOSING;
+        bufferevent_disable(c->bev, EV_READ);
+        return; /* conn_write_cb frees once the answer is out */
+    }
+    c->state = ST_IDLE;
+    timer_set(c, h->conf.idle_timeout_ms);
+    conn_process(c); /* a pipelined request may be waiting (no-op inside) */
+}
+
+void
+cm_httpd_reply(struct cm_httpd_req *req, int status, const char *content_type,
+               const void *body, size_t len)
+{
+    req_send(req, status, content_type, body, len, NULL);
+}
+
+void
+cm_httpd_reply_buffer(struct cm_httpd_req *req, int status,
+                      const char *content_type, struct evbuffer *buf)
+{
+    req_send(req, status, content_type, NULL, 0, buf);
+}
+
+void
+cm_httpd_reply_json(struct cm_httpd_req *req, int status, const char *json)
+{
+    req_send(req, status, "application/json", json, strlen(json), NULL);
+}
+
+void
+cm_httpd_error(struct cm_httpd_req *req, int status, const char *message)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL) {
+        req_send(req, status, NULL, NULL, 0, NULL);
+        return;
+    }
+    evbuffer_add_printf(b, "{\"statusCode\":%d,\"error\":\"%s\",\"message\":\"",
+                        status, http_reason(status));
+    json_escape(b, message ? message : "");
+    evbuffer_add(b, "\"}", 2);
+    req_send(req, status, "application/json", NULL, 0, b);
+    evbuffer_free(b);
+}
+
+void
+cm_httpd_add_header(struct cm_httpd_req *req, const char *name,
+                    const char *value)
+{
+    if (req->extra == NULL && (req->extra = evbuffer_new()) == NULL)
+        return;
+    /* a CR or LF would split the response: refuse it */
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return;
+    evbuffer_add_printf(req->extra, "%s: %s\r\n", name, value);
+}
+
+void
+cm_httpd_on_close(struct cm_httpd_req *req,
+                  void (*cb)(struct cm_httpd_req *req, void *arg), void *arg)
+{
+    req->on_close = cb;
+    req->on_close_arg = arg;
+}
+
+int
+cm_httpd_hijack(struct cm_httpd_req *req, evutil_socket_t *fd,
+                struct evbuffer **leftover)
+{
+    struct httpd_conn *c = req->conn;
+    if (c == NULL || req->too_large || c->state != ST_HANDLER)
+        return -1;
+    /* earlier answers still queued must reach the peer before the takeover */
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    while (evbuffer_get_length(out) > 0)
+        if (evbuffer_write(out, c->fd) <= 0)
+            return -1;
+    struct evbuffer *lo = evbuffer_new();
+    if (lo == NULL)
+        return -1;
+    evbuffer_add_buffer(lo, bufferevent_get_input(c->bev));
+    count_request(req->h, req->route_name ? req->route_name : "unmatched",
+                  101, req->t0);
+    *fd = c->fd;
+    *leftover = lo;
+    c->fd = -1;
+    c->req = NULL;
+    req_free(req);
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    conn_free(c);
+    return 0;
+}
+
+/* ---- request accessors ---- */
+
+const char *
+cm_httpd_method(const struct cm_httpd_req *req)
+{
+    return req->method;
+}
+
+const char *
+cm_httpd_path(const struct cm_httpd_req *req)
+{
+    return req->path;
+}
+
+const char *
+cm_httpd_query(const struct cm_httpd_req *req)
+{
+    return req->query;
+}
+
+const char *
+cm_httpd_param(const struct cm_httpd_req *req, size_t i)
+{
+    return i < req->nparams ? req->params[i] : NULL;
+}
+
+const char *
+cm_httpd_header(const struct cm_httpd_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name.p, name) == 0)
+            return req->headers[i].value.p;
+    return NULL;
+}
+
+const char *
+cm_httpd_body(const struct cm_httpd_req *req, size_t *len)
+{
+    *len = req->too_large ? 0 : req->body_len;
+    return req->too_large ? NULL : req->body;
+}
+
+int
+cm_httpd_body_too_large(const struct cm_httpd_req *req)
+{
+    return req->too_large;
+}
+
+const char *
+cm_httpd_peer(const struct cm_httpd_req *req)
+{
+    return req->conn ? req->conn->peer : "";
+}
+
+int
+cm_httpd_alive(const struct cm_httpd_req *req)
+{
+    return req->conn != NULL;
+}
+
+const char *
+cm_httpd_bearer(const struct cm_httpd_req *req)
+{
+    const char *v = cm_httpd_header(req, "Authorization");
+    if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
+        return NULL;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    return *v ? v : NULL;
+}
+
+const char *
+cm_httpd_api_key(const struct cm_httpd_req *req)
+{
+    const char *v = cm_httpd_bearer(req);
+    if (v == NULL)
+        v = cm_httpd_header(req, "X-API-Key");
+    return v && *v ? v : NULL;
+}
+
+/* ---- the server ---- */
+
+/* "host:port" or "[v6]:port"; unlike evutil_parse_sockaddr_port, port 0
+ * (any free port) is accepted. Returns 0 or -1. */
+static int
+addr_parse(const char *addr, struct sockaddr_storage *ss, int *len)
+{
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss, len) == 0)
+        return 0;
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || strcmp(colon, ":0") != 0)
+        return -1;
+    char host[INET6_ADDRSTRLEN + 2];
+    size_t hl = (size_t)(colon - addr);
+    if (hl >= sizeof host)
+        return -1;
+    memcpy(host, addr, hl);
+    host[hl] = '\0';
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        *len = sizeof *s4;
+        return 0;
+    }
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1) {
+            s6->sin6_family = AF_INET6;
+            *len = sizeof *s6;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+struct cm_httpd *
+cm_httpd_new(struct event_base *base, const struct cm_httpd_conf *conf,
+             const struct cm_httpd_route *routes, size_t nroutes, void *arg,
+             struct cm_metrics *metrics, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    if (conf->addr == NULL || addr_parse(conf->addr, &ss, &sslen) != 0) {
+        snprintf(err, errlen, "bad listen address '%s'", conf->addr);
+        return NULL;
+    }
+    struct cm_httpd *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    h->base = base;
+    h->conf = *conf;
+    h->conf.max_head = conf->max_head ? conf->max_head : CM_HTTPD_MAX_HEAD;
+    h->conf.max_body = conf->max_body ? conf->max_body : CM_HTTPD_MAX_BODY;
+    if (!h->conf.head_timeout_ms)
+        h->conf.head_timeout_ms = CM_HTTPD_HEAD_TIMEOUT_MS;
+    if (!h->conf.idle_timeout_ms)
+        h->conf.idle_timeout_ms = CM_HTTPD_IDLE_TIMEOUT_MS;
+    if (!h->conf.max_conns)
+        h->conf.max_conns = CM_HTTPD_MAX_CONNS;
+    h->routes = routes;
+    h->nroutes = nroutes;
+    h->arg = arg;
+    h->metrics = metrics;
+    TAILQ_INIT(&h->conns);
+    h->listener = evconnlistener_new_bind(
+        base, accept_cb, h, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+        CM_HTTPD_BACKLOG, (struct sockaddr *)&ss, sslen);
+    if (h->listener == NULL) {
+        snprintf(err, errlen, "cannot listen on %s: %s", conf->addr,
+                 strerror(errno));
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+int
+cm_httpd_port(const struct cm_httpd *h)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(evconnlistener_get_fd(h->listener), (struct sockaddr *)&ss,
+                    &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+void
+cm_httpd_stop_accepting(struct cm_httpd *h)
+{
+    h->draining = 1;
+    evconnlistener_disable(h->listener);
+    struct httpd_conn *c, *next;
+    for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
+        next = TAILQ_NEXT(c, link);
+        if (c->state == ST_IDLE && !c->processing)
+            conn_free(c);
+    }
+}
+
+size_t
+cm_httpd_conn_count(const struct cm_httpd *h)
+{
+    return h->nconns;
+}
+
+void
+cm_httpd_free(struct cm_httpd *h)
+{
+    if (h == NULL)
+        return;
+    evconnlistener_free(h->listener);
+    struct httpd_conn *c;
+    while ((c = TAILQ_FIRST(&h->conns)) != NULL)
+        conn_free(c);
+    free(h);
+}

@@ -65,6 +65,8 @@ struct cm_httpd *cm_httpd_new(struct event_base *base,
 /* Stop accepting new connections (SIGTERM drain); existing ones finish
  * their request and close. */
 void cm_httpd_stop_accepting(struct cm_httpd *h);
+/* The bound port (useful with addr "127.0.0.1:0"), or -1. */
+int cm_httpd_port(const struct cm_httpd *h);
 size_t cm_httpd_conn_count(const struct cm_httpd *h);
 void cm_httpd_free(struct cm_httpd *h);
 
