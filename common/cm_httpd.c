@@ -35,13 +35,16 @@
 #define CM_HTTPD_MAX_PARAMS 8
 #define CM_HTTPD_MAX_SEGMENTS 16
 #define CM_HTTPD_BACKLOG 511
+/* After a closing answer: time to flush it and drain the peer's unread
+ * body, so our close does not RST the answer away (nginx's lingering). */
+#define CM_HTTPD_LINGER_MS 2000
 
 enum conn_state {
     ST_IDLE,    /* between requests: idle timer */
     ST_HEAD,    /* part of a head received: head timer */
     ST_BODY,    /* reading a body: idle timer per progress */
     ST_HANDLER, /* request handed over, waiting for its reply */
-    ST_CLOSING, /* flushing the last answer, then free */
+    ST_CLOSING, /* flushing the last answer, draining input, then free */
 };
 
 struct cm_httpd_req;
@@ -56,7 +59,7 @@ struct httpd_conn {
     struct cm_httpd_req *req; /* in ST_BODY and ST_HANDLER */
     int processing;           /* inside conn_process: no recursion */
     int dead;                 /* freed while processing: free at its end */
-    int fresh;                /* no request yet on this connection */
+    int shut;                 /* closing: our side shut down for writing */
     char peer[INET6_ADDRSTRLEN];
 };
 
@@ -164,6 +167,25 @@ count_request(struct cm_httpd *h, const char *route, int status, double t0)
         cm_now_mono() - t0);
 }
 
+/* The last answer is queued: flush it, then shut down our side and drain
+ * what the peer still sends until it closes or the linger time is up. */
+static void
+conn_closing(struct httpd_conn *c)
+{
+    c->state = ST_CLOSING;
+    timer_set(c, CM_HTTPD_LINGER_MS);
+}
+
+static void
+conn_flushed(struct httpd_conn *c)
+{
+    if (c->state == ST_CLOSING && !c->shut &&
+        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        shutdown(c->fd, SHUT_WR);
+        c->shut = 1;
+    }
+}
+
 /* An answer with no request behind it (400, 408, 431, 503), then close. */
 static void
 conn_fail(struct httpd_conn *c, int status, const char *message)
@@ -187,11 +209,7 @@ conn_fail(struct httpd_conn *c, int status, const char *message)
         evbuffer_free(body);
     }
     count_request(c->h, "-", status, cm_now_mono());
-    c->state = ST_CLOSING;
-    evtimer_del(c->timer);
-    bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(out) == 0 && !c->processing)
-        conn_free(c);
+    conn_closing(c);
 }
 
 /* ---- requests ---- */
@@ -383,7 +401,6 @@ conn_read_head(struct httpd_conn *c)
     }
     req->keep_alive = req_keep_alive(req) && !h->draining;
     c->req = req;
-    c->fresh = 0;
     if (req_framing(c, req) != 0) {
         c->req = NULL;
         req_free(req);
@@ -408,6 +425,9 @@ conn_process(struct httpd_conn *c)
     if (c->processing)
         return;
     c->processing = 1;
+    if (c->state == ST_CLOSING) /* lingering: the rest is discarded */
+        evbuffer_drain(bufferevent_get_input(c->bev),
+                       evbuffer_get_length(bufferevent_get_input(c->bev)));
     for (;;) {
         if (c->dead || c->state == ST_CLOSING || c->state == ST_HANDLER)
             break;
@@ -431,9 +451,10 @@ conn_process(struct httpd_conn *c)
         }
     }
     c->processing = 0;
-    if (c->dead || (c->state == ST_CLOSING &&
-                    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0))
+    if (c->dead)
         conn_free(c);
+    else
+        conn_flushed(c);
 }
 
 static void
@@ -445,9 +466,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
-    struct httpd_conn *c = arg;
-    if (c->state == ST_CLOSING && !c->processing)
-        conn_free(c);
+    conn_flushed(arg);
 }
 
 static void
@@ -470,7 +489,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         conn_fail(c, 408, "request not received in time");
         return;
     }
-    if (c->state == ST_IDLE)
+    if (c->state == ST_IDLE || c->state == ST_CLOSING)
         conn_free(c);
 }
 
@@ -517,7 +536,6 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     }
     c->h = h;
     c->fd = fd;
-    c->fresh = 1;
     c->bev = bufferevent_socket_new(h->base, fd, 0); /* we close fd */
     c->timer = evtimer_new(h->base, conn_timer_cb, c);
     if (c->bev == NULL || c->timer == NULL) {
@@ -722,12 +740,12 @@ req_send(struct cm_httpd_req *req, int status, const char *ctype,
 {
     struct httpd_conn *c = req->conn;
     struct cm_httpd *h = req->h;
-    count_request(h, req->route_name ? req->route_name : "unmatched", status,
-                  req->t0);
-    if (c == NULL) { /* the peer left: drop the answer */
+    if (c == NULL) { /* the peer left: drop the answer (h may be gone) */
         req_free(req);
         return;
     }
+    count_request(h, req->route_name ? req->route_name : "unmatched", status,
+                  req->t0);
     struct evbuffer *out = bufferevent_get_output(c->bev);
     int keep = req->keep_alive && !req->too_large && !h->draining;
     if (body_buf)
@@ -758,9 +776,8 @@ req_send(struct cm_httpd_req *req, int status, const char *ctype,
     c->req = NULL;
     req_free(req);
     if (!keep) {
-        c->state = ST_CLOSING;
-        bufferevent_disable(c->bev, EV_READ);
-        return; /* conn_write_cb frees once the answer is out */
+        conn_closing(c); /* conn_write_cb shuts down once it is out */
+        return;
     }
     c->state = ST_IDLE;
     timer_set(c, h->conf.idle_timeout_ms);

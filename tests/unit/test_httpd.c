@@ -277,6 +277,21 @@ client_cases(void)
     T_CHECK(saw_too_large);
     T_CHECK(closed_by_peer(fd));
     close(fd);
+    /* a large body still streaming in: the 413 must arrive, not a reset */
+    fd = dial();
+    send_all(fd, "POST /small HTTP/1.1\r\nX-API-Key: k\r\n"
+                 "Content-Length: 300000\r\n\r\n");
+    static char junk[300000];
+    memset(junk, 'x', sizeof junk);
+    size_t sent = 0;
+    while (sent < sizeof junk) {
+        ssize_t n = send(fd, junk + sent, sizeof junk - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    HAS(recv_one(fd), "HTTP/1.1 413 ");
+    close(fd);
     /* a chunked body past the limit is refused the same way */
     fd = dial();
     send_all(fd, "POST /small HTTP/1.1\r\nX-API-Key: k\r\n"
