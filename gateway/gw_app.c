@@ -330,9 +330,12 @@ gw_app_on_event(struct gw_ctx *ctx, struct gw_session *s, const char *data,
     struct proto_span items[GW_APP_MAX_ARGS], *obj = NULL;
     char name[GW_APP_NAME_MAX + 1], msg[GW_APP_NAME_MAX + 32];
     size_t n = 0;
-
     int rc = PROTO_EINVAL;
 
+    if (ctx->rooms == NULL) { /* gw_app_shutdown ran */
+        gw_app_error(s, ack_id, "server is shutting down");
+        return;
+    }
     /* Arguments past the first GW_APP_MAX_ARGS are ignored (ETOOBIG). */
     if (json_validate(data, len, JSON_DEFAULT_DEPTH) == PROTO_OK)
         rc = json_array_items(data, len, items, GW_APP_MAX_ARGS, &n);
@@ -373,12 +376,9 @@ gw_app_on_event(struct gw_ctx *ctx, struct gw_session *s, const char *data,
 void
 gw_app_on_disconnect(struct gw_ctx *ctx, struct gw_session *s)
 {
-    struct gw_app_state *app = gw_session_app(s);
-
-    cm_debug("disconnect", KV_S("sid", app->sid),
-             KV_I("channels", app->nchannels));
     gw_track_forget(ctx, s);
-    gw_rooms_leave_all(ctx->rooms, s);
+    if (ctx->rooms != NULL) /* else gw_rooms_free emptied the list */
+        gw_rooms_leave_all(ctx->rooms, s);
 }
 
 int
@@ -394,14 +394,16 @@ gw_app_init(struct gw_ctx *ctx)
     return 0;
 }
 
+/* Rooms first (no more fan-out, sockets' lists emptied), then the bus (no
+ * heartbeat after the ZREM), then the cleanup, which turns the loop. */
 void
 gw_app_shutdown(struct gw_ctx *ctx)
 {
-    gw_track_shutdown(ctx);
     if (ctx->rooms != NULL)
         gw_rooms_free(ctx->rooms);
+    ctx->rooms = NULL;
     if (ctx->bus != NULL)
         gw_bus_free(ctx->bus);
-    ctx->rooms = NULL;
     ctx->bus = NULL;
+    gw_track_shutdown(ctx);
 }

@@ -106,14 +106,12 @@ gw_auth_verified(int rc, const struct cm_apikey *k,
         err = GW_AUTH_NOSCOPE;
     else if (gw_auth_fill(ctx, gw_session_app(s), k, p) != 0)
         err = GW_AUTH_DOWN;
+    /* The transport logs the outcome with the sid; add only the kid. */
     if (err != NULL) {
-        cm_debug("connect refused", KV_S("reason", err),
-                 KV_S("kid", rc == CM_STORE_OK && k ? k->id : "-"));
         gw_session_connect_reject(s, err);
     } else {
-        cm_debug("connect", KV_S("sid", gw_session_app(s)->sid),
-                 KV_S("project", p->id), KV_S("kid", k->id),
-                 KV_S("transport", gw_session_transport(s)));
+        cm_debug("connect key", KV_S("sid", gw_session_app(s)->sid),
+                 KV_S("kid", k->id));
         gw_session_connect_accept(s);
     }
     gw_session_release(s);

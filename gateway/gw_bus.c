@@ -27,6 +27,8 @@
 
 /* Random part of the event ids of client events. */
 #define GW_BUS_EVENT_ID_LEN 20
+/* A heartbeat missed because Redis was down is retried this soon. */
+#define GW_BUS_BEAT_RETRY_MS 200
 /* Bus messages up to this size are built on the stack. */
 #define GW_BUS_STACK_MSG 4096
 
@@ -34,6 +36,7 @@ struct gw_bus {
     struct gw_ctx *ctx;
     struct cm_sub *sub;
     struct event *beat;
+    struct event *retry; /* one-shot: a beat missed while Redis was down */
     char control[CM_KEY_MAX]; /* sse:gw:<tag> */
     size_t control_len;
 };
@@ -50,14 +53,17 @@ gw_bus_message(const char *channel, size_t chlen, const char *data,
         gw_rooms_fanout(b->ctx->rooms, channel, chlen, data, len);
 }
 
+static void gw_bus_beat(evutil_socket_t fd, short what, void *arg);
+
 static void
 gw_bus_state(struct cm_redis *r, int up, void *arg)
 {
     struct gw_bus *b = arg;
 
-    if (up)
+    if (up) {
         cm_info("bus subscribed", KV_I("channels", cm_sub_count(b->sub)));
-    else
+        gw_bus_beat(-1, 0, b); /* Redis is back: say we are alive now */
+    } else
         cm_warn("bus connection lost; resubscribing when Redis returns");
 }
 
@@ -65,14 +71,16 @@ static void
 gw_bus_beat(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_bus *b = arg;
-    struct timeval tv;
+    struct timeval tv, again = {0, GW_BUS_BEAT_RETRY_MS * 1000};
     long long ms;
 
     gettimeofday(&tv, NULL);
     ms = (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+
     if (cm_redis_command(b->ctx->redis, NULL, NULL, "ZADD %s %lld %s",
-                         CM_K_GATEWAYS, ms, b->ctx->tag) != 0)
-        cm_debug("heartbeat skipped: redis down");
+                         CM_K_GATEWAYS, ms, b->ctx->tag) != 0 &&
+        !evtimer_pending(b->retry, NULL))
+        evtimer_add(b->retry, &again); /* do not wait a whole period */
 }
 
 struct gw_bus *
@@ -96,7 +104,8 @@ gw_bus_new(struct gw_ctx *ctx)
     b->control_len = (size_t)n;
     b->sub = cm_sub_new(ctx->base, &url, "gateway-sub", gw_bus_message, b);
     b->beat = event_new(ctx->base, -1, EV_PERSIST, gw_bus_beat, b);
-    if (b->sub == NULL || b->beat == NULL ||
+    b->retry = evtimer_new(ctx->base, gw_bus_beat, b);
+    if (b->sub == NULL || b->beat == NULL || b->retry == NULL ||
         cm_sub_add(b->sub, b->control, b->control_len) != 0 ||
         event_add(b->beat, &tv) != 0) {
         gw_bus_free(b);
@@ -114,6 +123,8 @@ gw_bus_free(struct gw_bus *b)
         return;
     if (b->beat != NULL)
         event_free(b->beat);
+    if (b->retry != NULL)
+        event_free(b->retry);
     if (b->sub != NULL)
         cm_sub_free(b->sub);
     free(b);

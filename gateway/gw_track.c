@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+
+#include <event2/event.h>
 
 #include "cm_keys.h"
 #include "cm_log.h"
@@ -190,15 +193,73 @@ static const char gw_track_cleanup_lua[] =
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "return #socks\n";
 
+/* Shutdown runs after the loop stopped: it turns the loop again until the
+ * script's reply, at most this long, so the cleanup really goes out. */
+#define GW_TRACK_SHUTDOWN_MS 1000
+
+struct gw_track_bye {
+    struct event_base *base;
+    int done;      /* the reply came */
+    int abandoned; /* the wait gave up: the reply callback frees this */
+};
+
+static void
+gw_track_bye_done(struct cm_redis *r, redisReply *reply, void *arg)
+{
+    struct gw_track_bye *b = arg;
+
+    if (b->abandoned) {
+        free(b);
+        return;
+    }
+    b->done = 1;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+        cm_warn("shutdown cleanup failed",
+                KV_S("error", reply ? reply->str : "redis down"));
+    event_base_loopbreak(b->base);
+}
+
+static void
+gw_track_bye_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_track_bye *b = arg;
+
+    b->abandoned = 1;
+    event_base_loopbreak(b->base);
+}
+
 void
 gw_track_shutdown(struct gw_ctx *ctx)
 {
+    struct timeval tv = {GW_TRACK_SHUTDOWN_MS / 1000,
+                         (GW_TRACK_SHUTDOWN_MS % 1000) * 1000};
+    struct gw_track_bye *b = calloc(1, sizeof *b);
     char gwsocks[CM_KEY_MAX];
+    struct event *t;
 
+    if (b == NULL)
+        return;
+    b->base = ctx->base;
     snprintf(gwsocks, sizeof gwsocks, CM_K_GW_SOCKS, ctx->tag);
-    if (cm_redis_command(ctx->redis, NULL, NULL, "EVAL %s 2 %s %s %s",
-                         gw_track_cleanup_lua, gwsocks, CM_K_GATEWAYS,
-                         ctx->tag) != 0)
+    if (cm_redis_command(ctx->redis, gw_track_bye_done, b,
+                         "EVAL %s 2 %s %s %s", gw_track_cleanup_lua, gwsocks,
+                         CM_K_GATEWAYS, ctx->tag) != 0) {
         cm_warn("shutdown cleanup skipped: redis down",
                 KV_S("tag", ctx->tag));
+        free(b);
+        return;
+    }
+    t = evtimer_new(ctx->base, gw_track_bye_timeout, b);
+    if (t == NULL || evtimer_add(t, &tv) != 0) {
+        b->abandoned = 1; /* cannot wait: the reply, if any, frees b */
+    } else {
+        while (!b->done && !b->abandoned)
+            event_base_loop(ctx->base, EVLOOP_ONCE);
+    }
+    if (t != NULL)
+        event_free(t);
+    if (b->done)
+        free(b);
+    else
+        b->abandoned = 1;
 }

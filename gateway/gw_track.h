@@ -31,8 +31,9 @@ void gw_track_leave(struct gw_ctx *ctx, const struct gw_member *m);
  * from its in-memory member list. No-op for untracked sockets. */
 void gw_track_forget(struct gw_ctx *ctx, struct gw_session *s);
 
-/* Shutdown: drop every entry this gateway wrote (its socket set, both
- * indexes of those sockets) and its heartbeat, in one script. */
+/* Shutdown, after the loop stopped: drop every entry this gateway wrote
+ * (its socket set, both indexes of those sockets) and its heartbeat, in
+ * one script, turning the loop until Redis answers (at most 1 s). */
 void gw_track_shutdown(struct gw_ctx *ctx);
 
 #endif
