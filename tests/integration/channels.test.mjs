@@ -300,6 +300,19 @@ test('python-socketio client joins and receives', async () => {
   assert.equal(code, 0);
 });
 
+test('metrics: events in and out, channels gauge, fan-out histogram', async () => {
+  const r = await http('GET', `${gw1.url}/metrics`);
+  assert.equal(r.status, 200);
+  const value = (name) => {
+    const m = r.text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'));
+    return m ? Number(m[1]) : NaN;
+  };
+  assert.ok(value('sse_events_in_total') >= 1000, 'events in');
+  assert.ok(value('sse_events_out_total') >= 1000, 'deliveries');
+  assert.ok(value('sse_channels') >= 0, 'channels gauge');
+  assert.ok(value('sse_fanout_seconds_count') >= 1000, 'fan-out histogram');
+});
+
 test('no secret in any log line', () => {
   const logs = allLogs.join('');
   for (const k of [A.key, B.key, listenOnly.key]) assert.ok(!logs.includes(k), 'api key logged');
