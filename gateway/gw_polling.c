@@ -61,7 +61,10 @@ void gw_polling_post(struct gw_session *s, struct cm_httpd_req *req)
         }
         gw_eio_on_packet(s, &pkt);
     }
-    cm_httpd_reply(req, 200, "text/html", "ok", 2);
+    if (!s->open && s->why == GW_CR_PARSE_ERROR)
+        gw_eio_error(req, 400, 3);
+    else
+        cm_httpd_reply(req, 200, "text/html", "ok", 2);
 }
 
 void gw_polling_flush(struct gw_session *s)

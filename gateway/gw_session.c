@@ -269,6 +269,7 @@ void gw_session_end(struct gw_session *s, enum gw_close_reason why,
     if (sio_disconnect && s->sio == GW_SIO_CONNECTED)
         gw_session_send_eio(s, "41", 2); /* Socket.IO DISCONNECT */
     s->open = 0;
+    s->why = (uint8_t)why;
     event_del(&s->timer);
     RB_REMOVE(gw_eio_tree, &tp->by_eio, s);
     if (s->in_sio_tree) {
