@@ -84,13 +84,13 @@ gw_app_str(const struct proto_span *obj, const char *key, char *out,
     struct proto_span v;
 
     out[0] = '\0';
-    if (obj == NULL || json_object_get(obj->p, obj->len, key, &v) != PROTO_OK)
+    if (obj == NULL || jscan_object_get(obj->p, obj->len, key, &v) != PROTO_OK)
         return 0;
-    if (json_kind(v.p, v.len) == JSON_NULL)
+    if (jscan_kind(v.p, v.len) == JSCAN_NULL)
         return 0;
-    if (json_kind(v.p, v.len) != JSON_STRING)
+    if (jscan_kind(v.p, v.len) != JSCAN_STRING)
         return -1;
-    return json_string_get(v.p, v.len, out, cap) < 0 ? -1 : 1;
+    return jscan_string_get(v.p, v.len, out, cap) < 0 ? -1 : 1;
 }
 
 /* channelName of a request, validated; 0 or -1 after answering Error. */
@@ -294,11 +294,11 @@ gw_app_event(struct gw_ctx *ctx, struct gw_session *s, int64_t ack_id,
         gw_app_error(s, ack_id, "not listening to this channel");
         goto done;
     }
-    if (json_object_get(obj->p, obj->len, "payload", &v) != PROTO_OK) {
+    if (jscan_object_get(obj->p, obj->len, "payload", &v) != PROTO_OK) {
         gw_app_error(s, ack_id, "payload is required");
         goto done;
     }
-    v = json_trim(v.p, v.len);
+    v = jscan_trim(v.p, v.len);
     if ((long long)v.len > ctx->common.max_payload) {
         gw_app_error(s, ack_id, "payload is too large");
         goto done;
@@ -337,16 +337,16 @@ gw_app_on_event(struct gw_ctx *ctx, struct gw_session *s, const char *data,
         return;
     }
     /* Arguments past the first GW_APP_MAX_ARGS are ignored (ETOOBIG). */
-    if (json_validate(data, len, JSON_DEFAULT_DEPTH) == PROTO_OK)
-        rc = json_array_items(data, len, items, GW_APP_MAX_ARGS, &n);
+    if (jscan_validate(data, len, JSCAN_DEFAULT_DEPTH) == PROTO_OK)
+        rc = jscan_array_items(data, len, items, GW_APP_MAX_ARGS, &n);
     if ((rc != PROTO_OK && rc != PROTO_ETOOBIG) || n == 0 ||
-        json_kind(items[0].p, items[0].len) != JSON_STRING) {
+        jscan_kind(items[0].p, items[0].len) != JSCAN_STRING) {
         gw_app_error(s, ack_id, "malformed event");
         return;
     }
-    if (json_string_get(items[0].p, items[0].len, name, sizeof name) < 0)
+    if (jscan_string_get(items[0].p, items[0].len, name, sizeof name) < 0)
         snprintf(name, sizeof name, "(name too long)");
-    if (n > 1 && json_kind(items[1].p, items[1].len) == JSON_OBJECT)
+    if (n > 1 && jscan_kind(items[1].p, items[1].len) == JSCAN_OBJECT)
         obj = &items[1];
     /* Binary attachments stay out of channels: the bus carries JSON text
      * and the contract's payload is JSON (documented in docs). */

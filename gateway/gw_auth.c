@@ -39,16 +39,16 @@ gw_auth_key_from_json(const char *auth, size_t len, char *out, size_t cap)
 
     if (auth == NULL || len == 0)
         return 0;
-    if (json_validate(auth, len, JSON_DEFAULT_DEPTH) != PROTO_OK ||
-        json_kind(auth, len) != JSON_OBJECT)
+    if (jscan_validate(auth, len, JSCAN_DEFAULT_DEPTH) != PROTO_OK ||
+        jscan_kind(auth, len) != JSCAN_OBJECT)
         return 0; /* not an object: as if no auth was given */
-    if (json_object_get(auth, len, "apiKey", &v) != PROTO_OK)
+    if (jscan_object_get(auth, len, "apiKey", &v) != PROTO_OK)
         return 0;
-    if (json_kind(v.p, v.len) == JSON_NULL)
+    if (jscan_kind(v.p, v.len) == JSCAN_NULL)
         return 0;
-    if (json_kind(v.p, v.len) != JSON_STRING)
+    if (jscan_kind(v.p, v.len) != JSCAN_STRING)
         return -1;
-    if (json_string_get(v.p, v.len, out, cap) < 0)
+    if (jscan_string_get(v.p, v.len, out, cap) < 0)
         return -1;
     return out[0] != '\0' ? 1 : 0;
 }

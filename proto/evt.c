@@ -133,10 +133,10 @@ static size_t
 evt_escaped(char *p, const char *s)
 {
     size_t n = strlen(s);
-    size_t need = json_escape(s, n, NULL, 0);
+    size_t need = jscan_escape(s, n, NULL, 0);
 
     if (p != NULL)
-        json_escape(s, n, p, need + 1);
+        jscan_escape(s, n, p, need + 1);
     return need;
 }
 

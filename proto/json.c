@@ -185,7 +185,7 @@ json_scan_scalar(const char *s, const char *end)
 #define JSON_STACK_DEPTH 4096
 
 int
-json_validate(const char *text, size_t len, unsigned max_depth)
+jscan_validate(const char *text, size_t len, unsigned max_depth)
 {
     uint8_t stack[JSON_STACK_DEPTH / 8]; /* bit set: object, else array */
     const char *s = text, *end = text + len;
@@ -248,26 +248,26 @@ member: /* at a member name: "name" ws : value */
     goto value;
 }
 
-enum json_kind
-json_kind(const char *v, size_t len)
+enum jscan_kind
+jscan_kind(const char *v, size_t len)
 {
     const char *s = json_skip_ws(v, v + len);
 
     if (s >= v + len)
-        return JSON_INVALID;
+        return JSCAN_INVALID;
     switch (*s) {
-    case '{': return JSON_OBJECT;
-    case '[': return JSON_ARRAY;
-    case '"': return JSON_STRING;
-    case 't': return JSON_TRUE;
-    case 'f': return JSON_FALSE;
-    case 'n': return JSON_NULL;
-    default: return (*s == '-' || JSON_DIGIT(*s)) ? JSON_NUMBER : JSON_INVALID;
+    case '{': return JSCAN_OBJECT;
+    case '[': return JSCAN_ARRAY;
+    case '"': return JSCAN_STRING;
+    case 't': return JSCAN_TRUE;
+    case 'f': return JSCAN_FALSE;
+    case 'n': return JSCAN_NULL;
+    default: return (*s == '-' || JSON_DIGIT(*s)) ? JSCAN_NUMBER : JSCAN_INVALID;
     }
 }
 
 struct proto_span
-json_trim(const char *v, size_t len)
+jscan_trim(const char *v, size_t len)
 {
     const char *s = json_skip_ws(v, v + len), *e = v + len;
     struct proto_span sp;
@@ -327,9 +327,9 @@ json_skip_value(const char *s, const char *end)
 }
 
 int
-json_array_iter_init(struct json_array_iter *it, const char *arr, size_t len)
+jscan_array_iter_init(struct jscan_array_iter *it, const char *arr, size_t len)
 {
-    struct proto_span t = json_trim(arr, len);
+    struct proto_span t = jscan_trim(arr, len);
 
     if (t.len < 2 || t.p[0] != '[' || t.p[t.len - 1] != ']')
         return PROTO_EINVAL;
@@ -340,7 +340,7 @@ json_array_iter_init(struct json_array_iter *it, const char *arr, size_t len)
 }
 
 int
-json_array_iter_next(struct json_array_iter *it, struct proto_span *item)
+jscan_array_iter_next(struct jscan_array_iter *it, struct proto_span *item)
 {
     const char *s = json_skip_ws(it->p, it->end), *e;
 
@@ -362,17 +362,17 @@ json_array_iter_next(struct json_array_iter *it, struct proto_span *item)
 }
 
 int
-json_array_items(const char *arr, size_t len, struct proto_span *items,
+jscan_array_items(const char *arr, size_t len, struct proto_span *items,
                  size_t max, size_t *n)
 {
-    struct json_array_iter it;
+    struct jscan_array_iter it;
     struct proto_span item;
     int rc;
 
     *n = 0;
-    if (json_array_iter_init(&it, arr, len) != PROTO_OK)
+    if (jscan_array_iter_init(&it, arr, len) != PROTO_OK)
         return PROTO_EINVAL;
-    while ((rc = json_array_iter_next(&it, &item)) == 1) {
+    while ((rc = jscan_array_iter_next(&it, &item)) == 1) {
         if (*n == max)
             return PROTO_ETOOBIG;
         items[(*n)++] = item;
@@ -440,9 +440,9 @@ json_unescape(const char *s, const char *end, char *out, size_t cap,
 }
 
 ssize_t
-json_string_get(const char *v, size_t len, char *out, size_t cap)
+jscan_string_get(const char *v, size_t len, char *out, size_t cap)
 {
-    struct proto_span t = json_trim(v, len);
+    struct proto_span t = jscan_trim(v, len);
     const char *past;
     ssize_t n;
 
@@ -489,10 +489,10 @@ json_name_eq(const char *s, const char *end, const char *key,
 }
 
 int
-json_object_get(const char *obj, size_t len, const char *key,
+jscan_object_get(const char *obj, size_t len, const char *key,
                 struct proto_span *val)
 {
-    struct proto_span t = json_trim(obj, len);
+    struct proto_span t = jscan_trim(obj, len);
     const char *s, *end, *v;
     int found = 0;
 
@@ -528,7 +528,7 @@ json_object_get(const char *obj, size_t len, const char *key,
 }
 
 size_t
-json_escape(const char *s, size_t len, char *out, size_t cap)
+jscan_escape(const char *s, size_t len, char *out, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";
     size_t n = 2, i, o = 0;

@@ -5,36 +5,39 @@
  * (same numbers, same escapes, same member order), so we validate the text
  * and then copy the payload's own bytes; cJSON would re-print them.
  * Nothing is allocated; every result is a span into the caller's text.
+ *
+ * Prefix jscan_, not json_: libjwt links Jansson, which owns json_*, and a
+ * json_object_get of ours would interpose on Jansson's inside libjwt.
  */
 #ifndef SSE_PROTO_JSON_H
 #define SSE_PROTO_JSON_H
 
 #include "proto.h"
 
-#define JSON_DEFAULT_DEPTH 64
+#define JSCAN_DEFAULT_DEPTH 64
 
-enum json_kind {
-    JSON_INVALID = 0,
-    JSON_OBJECT,
-    JSON_ARRAY,
-    JSON_STRING,
-    JSON_NUMBER,
-    JSON_TRUE,
-    JSON_FALSE,
-    JSON_NULL,
+enum jscan_kind {
+    JSCAN_INVALID = 0,
+    JSCAN_OBJECT,
+    JSCAN_ARRAY,
+    JSCAN_STRING,
+    JSCAN_NUMBER,
+    JSCAN_TRUE,
+    JSCAN_FALSE,
+    JSCAN_NULL,
 };
 
 /* Validate that s[0..len) is exactly one JSON value, optionally surrounded
  * by whitespace, nested at most max_depth deep, with valid UTF-8 in strings.
  * A scalar has depth 0, "[]" depth 1; max_depth above 4096 counts as 4096.
  * No recursion. Returns PROTO_OK or PROTO_EINVAL. */
-int json_validate(const char *s, size_t len, unsigned max_depth);
+int jscan_validate(const char *s, size_t len, unsigned max_depth);
 
 /* Kind of a value span (leading whitespace skipped; no validation). */
-enum json_kind json_kind(const char *v, size_t len);
+enum jscan_kind jscan_kind(const char *v, size_t len);
 
 /* Trim whitespace around a value: the returned span is the value itself. */
-struct proto_span json_trim(const char *v, size_t len);
+struct proto_span jscan_trim(const char *v, size_t len);
 
 /*
  * In a validated object span, find the member named key (compared after
@@ -42,13 +45,13 @@ struct proto_span json_trim(const char *v, size_t len);
  * in JavaScript's JSON.parse. Sets *val to the member's value span.
  * Returns PROTO_OK, PROTO_NOTFOUND, or PROTO_EINVAL if obj is no object.
  */
-int json_object_get(const char *obj, size_t len, const char *key,
+int jscan_object_get(const char *obj, size_t len, const char *key,
                     struct proto_span *val);
 
 /* Spans of the items of a validated array; at most max (PROTO_ETOOBIG
  * past it); *n is the number stored. Returns PROTO_OK or PROTO_EINVAL
  * if arr is no array. */
-int json_array_items(const char *arr, size_t len, struct proto_span *items,
+int jscan_array_items(const char *arr, size_t len, struct proto_span *items,
                      size_t max, size_t *n);
 
 /*
@@ -57,27 +60,27 @@ int json_array_items(const char *arr, size_t len, struct proto_span *items,
  * no array; next returns 1 and sets *item (a span into arr), 0 after the
  * last item, or PROTO_EINVAL on malformed text.
  */
-struct json_array_iter {
+struct jscan_array_iter {
     const char *p;
     const char *end;
     int first;
 };
 
-int json_array_iter_init(struct json_array_iter *it, const char *arr,
+int jscan_array_iter_init(struct jscan_array_iter *it, const char *arr,
                          size_t len);
-int json_array_iter_next(struct json_array_iter *it, struct proto_span *item);
+int jscan_array_iter_next(struct jscan_array_iter *it, struct proto_span *item);
 
 /*
  * Unescape a validated string value span (with its quotes) into out, with a
  * NUL. Returns the unescaped length, or PROTO_ETOOBIG if it does not fit in
  * cap - 1, or PROTO_EINVAL if v is no string.
  */
-ssize_t json_string_get(const char *v, size_t len, char *out, size_t cap);
+ssize_t jscan_string_get(const char *v, size_t len, char *out, size_t cap);
 
 /*
  * Write s as a JSON string literal (with quotes), escaping ", \ and control
  * characters. Returns the length needed; writes (with a NUL) only if it fits.
  */
-size_t json_escape(const char *s, size_t len, char *out, size_t cap);
+size_t jscan_escape(const char *s, size_t len, char *out, size_t cap);
 
 #endif

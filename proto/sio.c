@@ -62,26 +62,26 @@ sio_ack_id(const char **sp, const char *end, int64_t *out)
 static int
 sio_data_ok(enum sio_type type, const char *d, size_t len)
 {
-    enum json_kind k = json_kind(d, len);
-    struct json_array_iter it;
+    enum jscan_kind k = jscan_kind(d, len);
+    struct jscan_array_iter it;
     struct proto_span first;
 
     switch (type) {
     case SIO_CONNECT:
-        return k == JSON_OBJECT;
+        return k == JSCAN_OBJECT;
     case SIO_DISCONNECT:
         return 0; /* carries no data */
     case SIO_CONNECT_ERROR:
-        return k == JSON_OBJECT || k == JSON_STRING;
+        return k == JSCAN_OBJECT || k == JSCAN_STRING;
     case SIO_EVENT:
     case SIO_BINARY_EVENT:
-        if (k != JSON_ARRAY || json_array_iter_init(&it, d, len) != PROTO_OK)
+        if (k != JSCAN_ARRAY || jscan_array_iter_init(&it, d, len) != PROTO_OK)
             return 0;
-        return json_array_iter_next(&it, &first) == 1 &&
-               json_kind(first.p, first.len) == JSON_STRING;
+        return jscan_array_iter_next(&it, &first) == 1 &&
+               jscan_kind(first.p, first.len) == JSCAN_STRING;
     case SIO_ACK:
     case SIO_BINARY_ACK:
-        return k == JSON_ARRAY;
+        return k == JSCAN_ARRAY;
     }
     return 0;
 }
@@ -133,7 +133,7 @@ sio_packet_decode(const char *buf, size_t len, unsigned max_depth,
     }
     pkt->data.p = s;
     pkt->data.len = (size_t)(end - s);
-    if (json_validate(s, pkt->data.len, max_depth) != PROTO_OK ||
+    if (jscan_validate(s, pkt->data.len, max_depth) != PROTO_OK ||
         !sio_data_ok(pkt->type, s, pkt->data.len))
         return PROTO_EINVAL;
     return PROTO_OK;
@@ -143,14 +143,14 @@ int
 sio_event_split(const struct sio_packet *pkt, struct proto_span *name,
                 struct proto_span *args, size_t max_args, size_t *nargs)
 {
-    struct json_array_iter it;
+    struct jscan_array_iter it;
     struct proto_span item;
     int rc;
 
     *nargs = 0;
     if ((pkt->type != SIO_EVENT && pkt->type != SIO_BINARY_EVENT) ||
-        json_array_iter_init(&it, pkt->data.p, pkt->data.len) != PROTO_OK ||
-        json_array_iter_next(&it, &item) != 1 || item.len < 2 ||
+        jscan_array_iter_init(&it, pkt->data.p, pkt->data.len) != PROTO_OK ||
+        jscan_array_iter_next(&it, &item) != 1 || item.len < 2 ||
         item.p[0] != '"')
         return PROTO_EINVAL;
     /* Names with escapes are refused so the raw span is the name. */
@@ -158,7 +158,7 @@ sio_event_split(const struct sio_packet *pkt, struct proto_span *name,
         return PROTO_EINVAL;
     name->p = item.p + 1;
     name->len = item.len - 2;
-    while ((rc = json_array_iter_next(&it, &item)) == 1) {
+    while ((rc = jscan_array_iter_next(&it, &item)) == 1) {
         if (*nargs == max_args)
             return PROTO_ETOOBIG;
         args[(*nargs)++] = item;
@@ -232,11 +232,11 @@ sio_placeholder(const char *obj, size_t len, unsigned n, uint64_t *seen)
     struct proto_span v;
     uint64_t num = 0;
 
-    if (json_object_get(obj, len, "_placeholder", &v) != PROTO_OK ||
+    if (jscan_object_get(obj, len, "_placeholder", &v) != PROTO_OK ||
         v.len != 4 || memcmp(v.p, "true", 4) != 0)
         return 0;
     /* socket.io-parser: num must be a number indexing the attachments. */
-    if (json_object_get(obj, len, "num", &v) != PROTO_OK || v.len == 0 ||
+    if (jscan_object_get(obj, len, "num", &v) != PROTO_OK || v.len == 0 ||
         v.len > 2)
         return PROTO_EINVAL;
     for (size_t i = 0; i < v.len; i++) {
@@ -257,7 +257,7 @@ sio_placeholders_check(const char *data, size_t len, unsigned n,
     const char *s = data, *end = data + len;
     uint64_t seen = 0, want;
 
-    if (n > SIO_MAX_ATTACHMENTS || json_validate(data, len, max_depth) != 0)
+    if (n > SIO_MAX_ATTACHMENTS || jscan_validate(data, len, max_depth) != 0)
         return PROTO_EINVAL;
     while (s < end) {
         if (*s == '"') { /* skip strings: braces inside are text */

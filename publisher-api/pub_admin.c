@@ -157,21 +157,21 @@ field_scopes(struct pub_call *call)
     char name[32], msg[96];
     ssize_t len;
 
-    if (json_object_get(call->body.p, call->body.len, "scopes", &v) !=
+    if (jscan_object_get(call->body.p, call->body.len, "scopes", &v) !=
         PROTO_OK) {
         pub_reply_error(call, 400, "scopes is required");
         return 0;
     }
-    if (json_kind(v.p, v.len) != JSON_ARRAY ||
-        json_array_items(v.p, v.len, items, PUB_SCOPES_MAX, &n) != PROTO_OK ||
+    if (jscan_kind(v.p, v.len) != JSCAN_ARRAY ||
+        jscan_array_items(v.p, v.len, items, PUB_SCOPES_MAX, &n) != PROTO_OK ||
         n == 0) {
         pub_reply_error(call, 400, "scopes must be a non-empty array of "
                                    "scope names");
         return 0;
     }
     for (i = 0; i < n; i++) {
-        len = json_kind(items[i].p, items[i].len) == JSON_STRING
-                  ? json_string_get(items[i].p, items[i].len, name,
+        len = jscan_kind(items[i].p, items[i].len) == JSCAN_STRING
+                  ? jscan_string_get(items[i].p, items[i].len, name,
                                     sizeof(name))
                   : -1;
         bit = len > 0 ? cm_scope_parse(name, (size_t)len) : 0;
@@ -194,11 +194,11 @@ field_ttl(struct pub_call *call, int64_t *ttl)
     size_t i;
 
     *ttl = 0;
-    if (json_object_get(call->body.p, call->body.len, "ttlSeconds", &v) !=
+    if (jscan_object_get(call->body.p, call->body.len, "ttlSeconds", &v) !=
         PROTO_OK)
         return 0;
-    v = json_trim(v.p, v.len);
-    if (json_kind(v.p, v.len) != JSON_NUMBER || v.len == 0 ||
+    v = jscan_trim(v.p, v.len);
+    if (jscan_kind(v.p, v.len) != JSCAN_NUMBER || v.len == 0 ||
         v.len > PUB_TTL_DIGITS_MAX || v.p[0] == '0')
         goto bad;
     for (i = 0; i < v.len; i++) {

@@ -123,12 +123,12 @@ pub_publish_run(struct pub_call *call)
     if (pub_body_object(call) != 0 || pub_field_channel(call) != 0)
         return;
     /* Any JSON value, null included; its bytes exactly as sent. */
-    if (json_object_get(call->body.p, call->body.len, "payload", &payload) !=
+    if (jscan_object_get(call->body.p, call->body.len, "payload", &payload) !=
         PROTO_OK) {
         pub_reply_error(call, 400, "payload is required");
         return;
     }
-    payload = json_trim(payload.p, payload.len);
+    payload = jscan_trim(payload.p, payload.len);
     if ((long long)payload.len > call->ctx->common.max_payload) {
         snprintf(msg, sizeof(msg), "payload over %lld bytes",
                  call->ctx->common.max_payload);

@@ -222,13 +222,13 @@ pub_body_object(struct pub_call *call)
         pub_reply_error(call, 413, msg);
         return -1;
     }
-    if (body == NULL || json_validate(body, len, JSON_DEFAULT_DEPTH) !=
+    if (body == NULL || jscan_validate(body, len, JSCAN_DEFAULT_DEPTH) !=
                             PROTO_OK) {
         pub_reply_error(call, 400, "body is not JSON");
         return -1;
     }
-    call->body = json_trim(body, len);
-    if (json_kind(call->body.p, call->body.len) != JSON_OBJECT) {
+    call->body = jscan_trim(body, len);
+    if (jscan_kind(call->body.p, call->body.len) != JSCAN_OBJECT) {
         pub_reply_error(call, 400, "body must be a JSON object");
         return -1;
     }
@@ -246,11 +246,11 @@ field_string(struct pub_call *call, const char *key, char *out, size_t cap)
     ssize_t n;
 
     out[0] = '\0';
-    if (json_object_get(call->body.p, call->body.len, key, &v) != PROTO_OK)
+    if (jscan_object_get(call->body.p, call->body.len, key, &v) != PROTO_OK)
         return FIELD_MISSING;
-    if (json_kind(v.p, v.len) != JSON_STRING)
+    if (jscan_kind(v.p, v.len) != JSCAN_STRING)
         return FIELD_NOT_STRING;
-    n = json_string_get(v.p, v.len, out, cap);
+    n = jscan_string_get(v.p, v.len, out, cap);
     if (n < 0)
         return FIELD_TOO_LONG;
     if (strlen(out) != (size_t)n)

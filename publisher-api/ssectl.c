@@ -86,12 +86,12 @@ ctl_adds(struct ctl_str *b, const char *s)
 static void
 ctl_add_json(struct ctl_str *b, const char *s)
 {
-    size_t need = json_escape(s, strlen(s), NULL, 0);
+    size_t need = jscan_escape(s, strlen(s), NULL, 0);
     char *tmp = malloc(need + 1);
 
     if (tmp == NULL)
         ctl_die_nomem();
-    json_escape(s, strlen(s), tmp, need + 1);
+    jscan_escape(s, strlen(s), tmp, need + 1);
     ctl_add(b, tmp, need);
     free(tmp);
 }
@@ -292,7 +292,7 @@ cmd_publish(struct ctl_args *a, struct ctl_str *path, struct ctl_str *body)
 {
     const char *json = a->pos[1];
 
-    if (json_validate(json, strlen(json), JSON_DEFAULT_DEPTH) != PROTO_OK)
+    if (jscan_validate(json, strlen(json), JSCAN_DEFAULT_DEPTH) != PROTO_OK)
         return ctl_usage_error("publish: JSON is not valid JSON");
     ctl_adds(path, "/v1/publishers/events/publish");
     ctl_adds(body, "{\"channelName\":");

@@ -588,11 +588,11 @@ sp_server_message(struct ssepub *c, const struct sp_buf *body)
     char msg[SSEPUB_ERR_MAX];
 
     if (body->len > 0 &&
-        json_validate(body->data, body->len, JSON_DEFAULT_DEPTH) == PROTO_OK &&
-        json_kind(body->data, body->len) == JSON_OBJECT &&
-        json_object_get(body->data, body->len, "message", &v) == PROTO_OK &&
-        json_kind(v.p, v.len) == JSON_STRING &&
-        json_string_get(v.p, v.len, msg, sizeof(msg)) >= 0)
+        jscan_validate(body->data, body->len, JSCAN_DEFAULT_DEPTH) == PROTO_OK &&
+        jscan_kind(body->data, body->len) == JSCAN_OBJECT &&
+        jscan_object_get(body->data, body->len, "message", &v) == PROTO_OK &&
+        jscan_kind(v.p, v.len) == JSCAN_STRING &&
+        jscan_string_get(v.p, v.len, msg, sizeof(msg)) >= 0)
         snprintf(c->err, sizeof(c->err), "%s", msg);
     else
         snprintf(c->err, sizeof(c->err), "HTTP %d", c->status);
@@ -694,11 +694,11 @@ sp_json_string(const char *json, const char *key, char *out, size_t cap)
     struct proto_span v;
     size_t len = strlen(json);
 
-    if (json_validate(json, len, JSON_DEFAULT_DEPTH) != PROTO_OK ||
-        json_object_get(json, len, key, &v) != PROTO_OK ||
-        json_kind(v.p, v.len) != JSON_STRING)
+    if (jscan_validate(json, len, JSCAN_DEFAULT_DEPTH) != PROTO_OK ||
+        jscan_object_get(json, len, key, &v) != PROTO_OK ||
+        jscan_kind(v.p, v.len) != JSCAN_STRING)
         return -1;
-    return json_string_get(v.p, v.len, out, cap) >= 0 ? 0 : -1;
+    return jscan_string_get(v.p, v.len, out, cap) >= 0 ? 0 : -1;
 }
 
 /* POST body to path with the client's key; the answer in *resp. */
@@ -721,8 +721,8 @@ ssepub_publish(struct ssepub_channel *ch, const char *payload_json,
     int rc;
 
     if (payload_json == NULL ||
-        json_validate(payload_json, strlen(payload_json),
-                      JSON_DEFAULT_DEPTH) != PROTO_OK)
+        jscan_validate(payload_json, strlen(payload_json),
+                      JSCAN_DEFAULT_DEPTH) != PROTO_OK)
         return sp_fail(c, SSEPUB_EINVAL, "payload is not JSON");
     /* A valid channel name needs no JSON escaping. */
     n = sizeof(fmt) + strlen(ch->name) + strlen(payload_json);
@@ -759,9 +759,9 @@ ssepub_auth_token(struct ssepub_channel *ch, char **out_token,
     if ((tok = malloc(strlen(resp) + 1)) == NULL)
         rc = sp_fail(c, SSEPUB_ENOMEM, "out of memory");
     else if (sp_json_string(resp, "token", tok, strlen(resp) + 1) != 0 ||
-             json_object_get(resp, strlen(resp), "expiresAt", &v) !=
+             jscan_object_get(resp, strlen(resp), "expiresAt", &v) !=
                  PROTO_OK ||
-             json_kind(v.p, v.len) != JSON_NUMBER)
+             jscan_kind(v.p, v.len) != JSCAN_NUMBER)
         rc = sp_fail(c, SSEPUB_EPROTO, "answer without a token");
     if (rc == SSEPUB_OK) {
         if (out_expires_at != NULL)
