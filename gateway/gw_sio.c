@@ -208,13 +208,13 @@ void gw_session_connect_reject(struct gw_session *s, const char *message)
     if (message == NULL)
         message = "Connection refused";
     mlen = strlen(message);
-    n = json_escape(message, mlen, NULL, 0);
+    n = jscan_escape(message, mlen, NULL, 0);
     if ((out = malloc(n + 32)) == NULL) {
         gw_session_end(s, GW_CR_SERVER, 0);
         return;
     }
     memcpy(out, "44{\"message\":", 13);
-    json_escape(message, mlen, out + 13, n + 1);
+    jscan_escape(message, mlen, out + 13, n + 1);
     memcpy(out + 13 + n, "}", 2);
     gw_session_send_eio(s, out, 13 + n + 1);
     free(out);
