@@ -1,23 +1,21 @@
 /*
- * cm_httpd.c - the services' HTTP/1.1 server on libevent bufferevents:
- * one request at a time per connection (pipelined requests wait in the
- * input buffer, so answers keep their order), heads parsed by proto/http.c
- * from a bounded pullup, bodies by Content-Length or chunked, a route
- * table, CORS, built-in health/readiness/metrics, deferred replies and
- * WebSocket hijacking. Not TLS: that is a proxy's job.
+ * cm_httpd.c - the services' HTTP/1.1 server on libevent bufferevents, its
+ * connection half: accept, one request at a time per connection (pipelined
+ * requests wait in the input buffer, so answers keep their order), heads
+ * parsed by proto/http.c from a bounded pullup, bodies by Content-Length or
+ * chunked, timeouts, lingering close, hijacking and the request accessors.
+ * Routing is cm_httpd_route.c, answers cm_httpd_reply.c. Not TLS.
  */
-#include "cm_httpd.h"
+#include "cm_httpd_internal.h"
 #include "cm_log.h"
 #include "cm_metrics.h"
-#include "http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,196 +24,38 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#define CM_HTTPD_MAX_HEAD 16384
-#define CM_HTTPD_MAX_BODY (1024 * 1024)
-#define CM_HTTPD_HEAD_TIMEOUT_MS 10000
-#define CM_HTTPD_IDLE_TIMEOUT_MS 60000
-#define CM_HTTPD_MAX_CONNS 10000
-#define CM_HTTPD_MAX_HEADERS 64 /* 431 past it */
-#define CM_HTTPD_MAX_PARAMS 8
-#define CM_HTTPD_MAX_SEGMENTS 16
-#define CM_HTTPD_BACKLOG 511
-/* After a closing answer: time to flush it and drain the peer's unread
- * body, so our close does not RST the answer away (nginx's lingering). */
-#define CM_HTTPD_LINGER_MS 2000
-
-enum conn_state {
-    ST_IDLE,    /* between requests: idle timer */
-    ST_HEAD,    /* part of a head received: head timer */
-    ST_BODY,    /* reading a body: idle timer per progress */
-    ST_HANDLER, /* request handed over, waiting for its reply */
-    ST_CLOSING, /* flushing the last answer, draining input, then free */
-};
-
-struct cm_httpd_req;
-
-struct httpd_conn {
-    TAILQ_ENTRY(httpd_conn) link;
-    struct cm_httpd *h;
-    struct bufferevent *bev;
-    evutil_socket_t fd;
-    struct event *timer;
-    enum conn_state state;
-    struct cm_httpd_req *req; /* in ST_BODY and ST_HANDLER */
-    int processing;           /* inside conn_process: no recursion */
-    int dead;                 /* freed while processing: free at its end */
-    int shut;                 /* closing: our side shut down for writing */
-    char peer[INET6_ADDRSTRLEN];
-};
-
-struct cm_httpd {
-    struct event_base *base;
-    struct cm_httpd_conf conf; /* zero limits replaced by defaults */
-    const struct cm_httpd_route *routes;
-    size_t nroutes;
-    void *arg;
-    struct cm_metrics *metrics;
-    struct evconnlistener *listener;
-    TAILQ_HEAD(, httpd_conn) conns;
-    size_t nconns;
-    int draining;
-};
-
-struct cm_httpd_req {
-    struct cm_httpd *h;
-    struct httpd_conn *conn; /* NULL once the peer is gone */
-    const struct cm_httpd_route *route;
-    const char *route_name;
-    char *head; /* NUL-terminated copy of the head: the strings below */
-    const char *method, *path, *query;
-    struct http_header headers[CM_HTTPD_MAX_HEADERS];
-    size_t nheaders;
-    char *params[CM_HTTPD_MAX_PARAMS];
-    size_t nparams;
-    int minor, keep_alive, too_large, chunked;
-    uint64_t clen;
-    struct http_chunked ch;
-    size_t raw; /* chunked bytes consumed, framing included */
-    size_t limit;
-    char *body;
-    size_t body_len, body_cap;
-    struct evbuffer *extra; /* response headers added by the handler */
-    void (*on_close)(struct cm_httpd_req *, void *);
-    void *on_close_arg;
-    double t0;
-};
-
-static void conn_process(struct httpd_conn *c);
-static void conn_free(struct httpd_conn *c);
-static void route_dispatch(struct cm_httpd_req *req);
-
 /* ---- small helpers ---- */
 
-static void
-timer_set(struct httpd_conn *c, unsigned ms)
+void
+cm_httpd_timer_set(struct cm_httpd_conn *c, unsigned ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(c->timer, &tv);
 }
 
-/* JSON string body of s (quotes not included) into out. */
-static void
-json_escape(struct evbuffer *out, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            evbuffer_add_printf(out, "\\%c", ch);
-        else if (ch < 0x20)
-            evbuffer_add_printf(out, "\\u%04x", ch);
-        else
-            evbuffer_add(out, s, 1);
-    }
-}
-
-static int
-origin_allowed(const struct cm_httpd *h, const char *origin)
-{
-    const char *list = h->conf.cors_origins;
-    if (origin == NULL || list == NULL)
-        return 0;
-    size_t ol = strlen(origin);
-    while (*list) {
-        while (*list == ' ' || *list == ',')
-            list++;
-        size_t n = strcspn(list, ",");
-        size_t e = n;
-        while (e > 0 && list[e - 1] == ' ')
-            e--;
-        if ((e == 1 && list[0] == '*') ||
-            (e == ol && strncmp(list, origin, ol) == 0))
-            return 1;
-        list += n;
-    }
-    return 0;
-}
-
-static void
-count_request(struct cm_httpd *h, const char *route, int status, double t0)
-{
-    if (h->metrics == NULL)
-        return;
-    char labels[300];
-    snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", route,
-             status);
-    cm_counter_inc(cm_metrics_counter(h->metrics, "sse_http_requests_total",
-                                      labels, "HTTP requests answered"));
-    snprintf(labels, sizeof labels, "route=\"%s\"", route);
-    cm_histogram_observe(
-        cm_metrics_histogram(h->metrics, "sse_http_request_seconds", labels,
-                             "HTTP request latency", NULL, 0),
-        cm_now_mono() - t0);
-}
-
 /* The last answer is queued: flush it, then shut down our side and drain
  * what the peer still sends until it closes or the linger time is up. */
-static void
-conn_closing(struct httpd_conn *c)
+void
+cm_httpd_conn_closing(struct cm_httpd_conn *c)
 {
-    c->state = ST_CLOSING;
-    timer_set(c, CM_HTTPD_LINGER_MS);
+    c->state = CM_HTTPD_ST_CLOSING;
+    cm_httpd_timer_set(c, CM_HTTPD_LINGER_MS);
 }
 
 static void
-conn_flushed(struct httpd_conn *c)
+conn_flushed(struct cm_httpd_conn *c)
 {
-    if (c->state == ST_CLOSING && !c->shut &&
+    if (c->state == CM_HTTPD_ST_CLOSING && !c->shut &&
         evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         shutdown(c->fd, SHUT_WR);
         c->shut = 1;
     }
 }
 
-/* An answer with no request behind it (400, 408, 431, 503), then close. */
-static void
-conn_fail(struct httpd_conn *c, int status, const char *message)
-{
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    struct evbuffer *body = evbuffer_new();
-    if (body != NULL) {
-        evbuffer_add_printf(body,
-                            "{\"statusCode\":%d,\"error\":\"%s\","
-                            "\"message\":\"",
-                            status, http_reason(status));
-        json_escape(body, message);
-        evbuffer_add(body, "\"}", 2);
-        evbuffer_add_printf(out,
-                            "HTTP/1.1 %d %s\r\nContent-Type: "
-                            "application/json\r\nContent-Length: %zu\r\n"
-                            "Connection: close\r\n\r\n",
-                            status, http_reason(status),
-                            evbuffer_get_length(body));
-        evbuffer_add_buffer(out, body);
-        evbuffer_free(body);
-    }
-    count_request(c->h, "-", status, cm_now_mono());
-    conn_closing(c);
-}
-
 /* ---- requests ---- */
 
-static void
-req_free(struct cm_httpd_req *req)
+void
+cm_httpd_req_free(struct cm_httpd_req *req)
 {
     for (size_t i = 0; i < req->nparams; i++)
         free(req->params[i]);
@@ -229,7 +69,7 @@ req_free(struct cm_httpd_req *req)
 /* Copy the head and NUL-terminate its parts in place: each span is
  * followed by a byte of framing (SP, '?', ':', CR, LF) no longer needed. */
 static struct cm_httpd_req *
-req_new(struct httpd_conn *c, const char *raw, size_t len)
+req_new(struct cm_httpd_conn *c, const char *raw, size_t len)
 {
     struct cm_httpd_req *req = calloc(1, sizeof *req);
     if (req == NULL || (req->head = malloc(len + 1)) == NULL) {
@@ -241,7 +81,7 @@ req_new(struct httpd_conn *c, const char *raw, size_t len)
     struct http_request r = {.headers = req->headers,
                              .nheaders = CM_HTTPD_MAX_HEADERS};
     if (http_parse_request(req->head, len, &r) != (ssize_t)len) {
-        req_free(req);
+        cm_httpd_req_free(req);
         return NULL;
     }
     req->h = c->h;
@@ -276,7 +116,7 @@ req_keep_alive(const struct cm_httpd_req *req)
 
 /* Decide how the body is framed. Returns 0, or -1 after answering 400. */
 static int
-req_framing(struct httpd_conn *c, struct cm_httpd_req *req)
+req_framing(struct cm_httpd_conn *c, struct cm_httpd_req *req)
 {
     const char *te = cm_httpd_header(req, "Transfer-Encoding");
     const char *cl = cm_httpd_header(req, "Content-Length");
@@ -285,7 +125,7 @@ req_framing(struct httpd_conn *c, struct cm_httpd_req *req)
         /* RFC 9112 6.1: chunked must be last; with CL it is smuggling */
         if (cl != NULL || strcasecmp(te, "chunked") != 0 ||
             !http_header_has_token(&v, "chunked")) {
-            conn_fail(c, 400, "unsupported Transfer-Encoding");
+            cm_httpd_conn_fail(c, 400, "unsupported Transfer-Encoding");
             return -1;
         }
         req->chunked = 1;
@@ -294,7 +134,7 @@ req_framing(struct httpd_conn *c, struct cm_httpd_req *req)
     if (cl != NULL) {
         struct proto_span v = {cl, strlen(cl)};
         if (http_content_length(&v, &req->clen) != PROTO_OK) {
-            conn_fail(c, 400, "bad Content-Length");
+            cm_httpd_conn_fail(c, 400, "bad Content-Length");
             return -1;
         }
     }
@@ -304,7 +144,7 @@ req_framing(struct httpd_conn *c, struct cm_httpd_req *req)
 /* Read what is there of the body. Returns 1 when whole (or refused as
  * too large), 0 for more, -1 after a 400. */
 static int
-req_read_body(struct httpd_conn *c, struct cm_httpd_req *req)
+req_read_body(struct cm_httpd_conn *c, struct cm_httpd_req *req)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t avail = evbuffer_get_length(in);
@@ -317,7 +157,7 @@ req_read_body(struct httpd_conn *c, struct cm_httpd_req *req)
             return 0;
         req->body = malloc(req->clen + 1);
         if (req->body == NULL) {
-            conn_fail(c, 503, "out of memory");
+            cm_httpd_conn_fail(c, 503, "out of memory");
             return -1;
         }
         evbuffer_remove(in, req->body, req->clen);
@@ -331,7 +171,7 @@ req_read_body(struct httpd_conn *c, struct cm_httpd_req *req)
         size_t cap = req->body_len + avail + 1;
         char *b = realloc(req->body, cap);
         if (b == NULL) {
-            conn_fail(c, 503, "out of memory");
+            cm_httpd_conn_fail(c, 503, "out of memory");
             return -1;
         }
         req->body = b;
@@ -343,7 +183,7 @@ req_read_body(struct httpd_conn *c, struct cm_httpd_req *req)
     int done;
     ssize_t used = http_chunked_decode(&req->ch, at, avail, &out, &done);
     if (used < 0) {
-        conn_fail(c, 400, "bad chunked encoding");
+        cm_httpd_conn_fail(c, 400, "bad chunked encoding");
         return -1;
     }
     evbuffer_drain(in, (size_t)used);
@@ -358,25 +198,18 @@ req_read_body(struct httpd_conn *c, struct cm_httpd_req *req)
     return done;
 }
 
-/* ---- the connection loop ---- */
-
-/* The route that will handle path+method, for its body limit. */
-static const struct cm_httpd_route *route_find(struct cm_httpd *h,
-                                               struct cm_httpd_req *req,
-                                               int *path_matched);
-
 /* Parse a head from the input; 1 when a request is ready to dispatch. */
 static int
-conn_read_head(struct httpd_conn *c)
+conn_read_head(struct cm_httpd_conn *c)
 {
     struct cm_httpd *h = c->h;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t avail = evbuffer_get_length(in);
     if (avail == 0)
         return 0;
-    if (c->state == ST_IDLE) {
-        c->state = ST_HEAD;
-        timer_set(c, h->conf.head_timeout_ms);
+    if (c->state == CM_HTTPD_ST_IDLE) {
+        c->state = CM_HTTPD_ST_HEAD;
+        cm_httpd_timer_set(c, h->conf.head_timeout_ms);
     }
     size_t n = avail < h->conf.max_head ? avail : h->conf.max_head;
     const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
@@ -386,31 +219,31 @@ conn_read_head(struct httpd_conn *c)
     if (rc == PROTO_AGAIN && n < h->conf.max_head)
         return 0;
     if (rc == PROTO_AGAIN || rc == PROTO_ETOOBIG) {
-        conn_fail(c, 431, "request head too large");
+        cm_httpd_conn_fail(c, 431, "request head too large");
         return 0;
     }
     if (rc < 0) {
-        conn_fail(c, 400, "malformed request");
+        cm_httpd_conn_fail(c, 400, "malformed request");
         return 0;
     }
     struct cm_httpd_req *req = req_new(c, p, (size_t)rc);
     evbuffer_drain(in, (size_t)rc);
     if (req == NULL) {
-        conn_fail(c, 503, "out of memory");
+        cm_httpd_conn_fail(c, 503, "out of memory");
         return 0;
     }
     req->keep_alive = req_keep_alive(req) && !h->draining;
     c->req = req;
     if (req_framing(c, req) != 0) {
         c->req = NULL;
-        req_free(req);
+        cm_httpd_req_free(req);
         return 0;
     }
     int matched;
-    const struct cm_httpd_route *rt = route_find(h, req, &matched);
+    const struct cm_httpd_route *rt = cm_httpd_route_find(h, req, &matched);
     req->limit = rt && rt->max_body ? rt->max_body : h->conf.max_body;
-    c->state = ST_BODY;
-    timer_set(c, h->conf.idle_timeout_ms);
+    c->state = CM_HTTPD_ST_BODY;
+    cm_httpd_timer_set(c, h->conf.idle_timeout_ms);
     const char *expect = cm_httpd_header(req, "Expect");
     if (expect && strcasecmp(expect, "100-continue") == 0 &&
         req->clen <= req->limit && req->minor == 1)
@@ -419,40 +252,42 @@ conn_read_head(struct httpd_conn *c)
     return 1;
 }
 
-static void
-conn_process(struct httpd_conn *c)
+void
+cm_httpd_conn_process(struct cm_httpd_conn *c)
 {
     if (c->processing)
         return;
     c->processing = 1;
-    if (c->state == ST_CLOSING) /* lingering: the rest is discarded */
+    if (c->state == CM_HTTPD_ST_CLOSING) /* lingering: the rest is discarded */
         evbuffer_drain(bufferevent_get_input(c->bev),
                        evbuffer_get_length(bufferevent_get_input(c->bev)));
     for (;;) {
-        if (c->dead || c->state == ST_CLOSING || c->state == ST_HANDLER)
+        if (c->dead || c->state == CM_HTTPD_ST_CLOSING ||
+            c->state == CM_HTTPD_ST_HANDLER)
             break;
-        if (c->state == ST_IDLE || c->state == ST_HEAD) {
+        if (c->state == CM_HTTPD_ST_IDLE || c->state == CM_HTTPD_ST_HEAD) {
             if (!conn_read_head(c))
                 break;
         }
-        if (c->state == ST_BODY) {
+        if (c->state == CM_HTTPD_ST_BODY) {
             int rc = req_read_body(c, c->req);
             if (rc < 0) {
                 struct cm_httpd_req *req = c->req;
                 c->req = NULL;
-                req_free(req);
+                cm_httpd_req_free(req);
                 break;
             }
             if (rc == 0)
                 break;
-            c->state = ST_HANDLER;
+            c->state = CM_HTTPD_ST_HANDLER;
             evtimer_del(c->timer);
-            route_dispatch(c->req); /* may reply at once: loop goes on */
+            cm_httpd_route_dispatch(
+                c->req); /* may reply at once: loop goes on */
         }
     }
     c->processing = 0;
     if (c->dead)
-        conn_free(c);
+        cm_httpd_conn_free(c);
     else
         conn_flushed(c);
 }
@@ -460,7 +295,7 @@ conn_process(struct httpd_conn *c)
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
-    conn_process(arg);
+    cm_httpd_conn_process(arg);
 }
 
 static void
@@ -473,30 +308,30 @@ static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        conn_free(arg);
+        cm_httpd_conn_free(arg);
 }
 
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct httpd_conn *c = arg;
-    if (c->state == ST_HEAD || c->state == ST_BODY) {
+    struct cm_httpd_conn *c = arg;
+    if (c->state == CM_HTTPD_ST_HEAD || c->state == CM_HTTPD_ST_BODY) {
         if (c->req) {
             struct cm_httpd_req *req = c->req;
             c->req = NULL;
-            req_free(req);
+            cm_httpd_req_free(req);
         }
-        conn_fail(c, 408, "request not received in time");
+        cm_httpd_conn_fail(c, 408, "request not received in time");
         return;
     }
-    if (c->state == ST_IDLE || c->state == ST_CLOSING)
-        conn_free(c);
+    if (c->state == CM_HTTPD_ST_IDLE || c->state == CM_HTTPD_ST_CLOSING)
+        cm_httpd_conn_free(c);
 }
 
 /* The one place a connection dies. A request still waiting for its reply
  * is orphaned: it lives on until the handler replies (dropped then). */
-static void
-conn_free(struct httpd_conn *c)
+void
+cm_httpd_conn_free(struct cm_httpd_conn *c)
 {
     struct cm_httpd_req *req = c->req;
     struct cm_httpd *h = c->h;
@@ -507,11 +342,11 @@ conn_free(struct httpd_conn *c)
     if (req != NULL) {
         req->conn = NULL;
         c->req = NULL;
-        if (c->state == ST_HANDLER) {
+        if (c->state == CM_HTTPD_ST_HANDLER) {
             if (req->on_close)
                 req->on_close(req, req->on_close_arg);
         } else {
-            req_free(req);
+            cm_httpd_req_free(req);
         }
     }
     TAILQ_REMOVE(&h->conns, c, link);
@@ -529,7 +364,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
           int salen, void *arg)
 {
     struct cm_httpd *h = arg;
-    struct httpd_conn *c = calloc(1, sizeof *c);
+    struct cm_httpd_conn *c = calloc(1, sizeof *c);
     if (c == NULL) {
         evutil_closesocket(fd);
         return;
@@ -563,273 +398,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     if (h->nconns > h->conf.max_conns) {
         cm_warn("http connection refused: too many",
                 KV_I("max_conns", h->conf.max_conns));
-        conn_fail(c, 503, "too many connections");
+        cm_httpd_conn_fail(c, 503, "too many connections");
         return;
     }
-    c->state = ST_IDLE;
-    timer_set(c, h->conf.head_timeout_ms); /* a fresh peer must speak */
-}
-
-/* ---- routing ---- */
-
-/* Match path against pat segment by segment; "{}" takes one non-empty
- * segment, captured (percent-decoded) into req when req is not NULL. */
-static int
-path_match(const char *pat, const char *path, struct cm_httpd_req *req)
-{
-    while (*pat && *path) {
-        if (pat[0] == '{' && pat[1] == '}') {
-            size_t n = strcspn(path, "/");
-            if (n == 0)
-                return 0;
-            if (req != NULL) {
-                char *v = malloc(n + 1);
-                if (v == NULL || req->nparams == CM_HTTPD_MAX_PARAMS ||
-                    http_percent_decode(path, n, v, n + 1) < 0 ||
-                    strlen(v) == 0 || memchr(path, '+', n)) {
-                    free(v); /* '+' stays literal in a path: refuse it */
-                    return 0;
-                }
-                req->params[req->nparams++] = v;
-            }
-            pat += 2;
-            path += n;
-            continue;
-        }
-        if (*pat++ != *path++)
-            return 0;
-    }
-    return *pat == '\0' && *path == '\0';
-}
-
-static void bi_healthz(struct cm_httpd_req *req, void *arg);
-static void bi_readyz(struct cm_httpd_req *req, void *arg);
-static void bi_metrics(struct cm_httpd_req *req, void *arg);
-
-static const struct cm_httpd_route cm_httpd_builtins[] = {
-    {"GET", "/healthz", bi_healthz, "/healthz", 0},
-    {"GET", "/readyz", bi_readyz, "/readyz", 0},
-    {"GET", "/metrics", bi_metrics, "/metrics", 0},
-};
-#define NBUILTINS (sizeof cm_httpd_builtins / sizeof cm_httpd_builtins[0])
-
-static const struct cm_httpd_route *
-route_at(const struct cm_httpd *h, size_t i)
-{
-    return i < h->nroutes ? &h->routes[i] : &cm_httpd_builtins[i - h->nroutes];
-}
-
-static const struct cm_httpd_route *
-route_find(struct cm_httpd *h, struct cm_httpd_req *req, int *path_matched)
-{
-    *path_matched = 0;
-    for (size_t i = 0; i < h->nroutes + NBUILTINS; i++) {
-        const struct cm_httpd_route *rt = route_at(h, i);
-        if (!path_match(rt->path, req->path, NULL))
-            continue;
-        *path_matched = 1;
-        if (strcmp(rt->method, req->method) != 0)
-            continue;
-        path_match(rt->path, req->path, req); /* capture the params */
-        req->route = rt;
-        req->route_name = rt->name ? rt->name : rt->path;
-        return rt;
-    }
-    return NULL;
-}
-
-static void
-answer_preflight(struct cm_httpd_req *req)
-{
-    const char *hdrs = cm_httpd_header(req, "Access-Control-Request-Headers");
-    cm_httpd_add_header(req, "Access-Control-Allow-Methods",
-                        "GET, POST, DELETE, OPTIONS");
-    cm_httpd_add_header(req, "Access-Control-Allow-Headers",
-                        hdrs && *hdrs ? hdrs
-                                      : "authorization, content-type, "
-                                        "x-api-key");
-    cm_httpd_add_header(req, "Access-Control-Max-Age", "600");
-    cm_httpd_reply(req, 204, NULL, NULL, 0);
-}
-
-static void
-answer_405(struct cm_httpd_req *req)
-{
-    struct cm_httpd *h = req->h;
-    char allow[128] = "";
-    for (size_t i = 0; i < h->nroutes + NBUILTINS; i++) {
-        const struct cm_httpd_route *rt = route_at(h, i);
-        if (!path_match(rt->path, req->path, NULL) || strstr(allow, rt->method))
-            continue;
-        size_t n = strlen(allow);
-        snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "",
-                 rt->method);
-    }
-    cm_httpd_add_header(req, "Allow", allow);
-    cm_httpd_error(req, 405, "method not allowed");
-}
-
-static void
-route_dispatch(struct cm_httpd_req *req)
-{
-    struct cm_httpd *h = req->h;
-    const struct cm_httpd_conf *conf = &h->conf;
-    if (strcmp(req->method, "OPTIONS") == 0 &&
-        cm_httpd_header(req, "Access-Control-Request-Method") != NULL) {
-        req->route_name = "preflight";
-        answer_preflight(req);
-        return;
-    }
-    if (req->route != NULL) {
-        req->route->handler(req, h->arg);
-        return;
-    }
-    int path_matched;
-    route_find(h, req, &path_matched);
-    if (path_matched) {
-        req->route_name = req->path;
-        answer_405(req);
-    } else if (conf->prefix && conf->prefix_handler &&
-               strncmp(req->path, conf->prefix, strlen(conf->prefix)) == 0) {
-        req->route_name = conf->prefix;
-        conf->prefix_handler(req, h->arg);
-    } else {
-        req->route_name = "unmatched";
-        cm_httpd_error(req, 404, "no such route");
-    }
-}
-
-static void
-bi_healthz(struct cm_httpd_req *req, void *arg)
-{
-    cm_httpd_reply_json(req, 200, "{\"status\":\"ok\"}");
-}
-
-static void
-bi_readyz(struct cm_httpd_req *req, void *arg)
-{
-    const struct cm_httpd_conf *conf = &req->h->conf;
-    if (conf->ready == NULL || conf->ready(arg))
-        cm_httpd_reply_json(req, 200, "{\"status\":\"ready\"}");
-    else
-        cm_httpd_reply_json(req, 503, "{\"status\":\"unavailable\"}");
-}
-
-static void
-bi_metrics(struct cm_httpd_req *req, void *arg)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL || req->h->metrics == NULL ||
-        cm_metrics_render(req->h->metrics, b) != 0) {
-        if (b)
-            evbuffer_free(b);
-        cm_httpd_error(req, 503, "metrics unavailable");
-        return;
-    }
-    cm_httpd_reply_buffer(req, 200, "text/plain; version=0.0.4", b);
-    evbuffer_free(b);
-}
-
-/* ---- replies ---- */
-
-/* Head and body out, then the next request or the close. body_buf wins
- * over body/len when not NULL. Frees req. */
-static void
-req_send(struct cm_httpd_req *req, int status, const char *ctype,
-         const void *body, size_t len, struct evbuffer *body_buf)
-{
-    struct httpd_conn *c = req->conn;
-    struct cm_httpd *h = req->h;
-    if (c == NULL) { /* the peer left: drop the answer (h may be gone) */
-        req_free(req);
-        return;
-    }
-    count_request(h, req->route_name ? req->route_name : "unmatched", status,
-                  req->t0);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    int keep = req->keep_alive && !req->too_large && !h->draining;
-    if (body_buf)
-        len = evbuffer_get_length(body_buf);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
-    if (ctype)
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-    if (status != 204 && status != 304 && status >= 200)
-        evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
-    evbuffer_add_printf(out, "Connection: %s\r\n",
-                        keep ? "keep-alive" : "close");
-    const char *origin = cm_httpd_header(req, "Origin");
-    if (origin_allowed(h, origin))
-        evbuffer_add_printf(out,
-                            "Access-Control-Allow-Origin: %s\r\n"
-                            "Access-Control-Allow-Credentials: true\r\n"
-                            "Vary: Origin\r\n",
-                            origin);
-    if (req->extra)
-        evbuffer_add_buffer(out, req->extra);
-    evbuffer_add(out, "\r\n", 2);
-    if (status != 204 && status != 304) {
-        if (body_buf)
-            evbuffer_add_buffer(out, body_buf);
-        else if (len)
-            evbuffer_add(out, body, len);
-    }
-    c->req = NULL;
-    req_free(req);
-    if (!keep) {
-        conn_closing(c); /* conn_write_cb shuts down once it is out */
-        return;
-    }
-    c->state = ST_IDLE;
-    timer_set(c, h->conf.idle_timeout_ms);
-    conn_process(c); /* a pipelined request may be waiting (no-op inside) */
-}
-
-void
-cm_httpd_reply(struct cm_httpd_req *req, int status, const char *content_type,
-               const void *body, size_t len)
-{
-    req_send(req, status, content_type, body, len, NULL);
-}
-
-void
-cm_httpd_reply_buffer(struct cm_httpd_req *req, int status,
-                      const char *content_type, struct evbuffer *buf)
-{
-    req_send(req, status, content_type, NULL, 0, buf);
-}
-
-void
-cm_httpd_reply_json(struct cm_httpd_req *req, int status, const char *json)
-{
-    req_send(req, status, "application/json", json, strlen(json), NULL);
-}
-
-void
-cm_httpd_error(struct cm_httpd_req *req, int status, const char *message)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL) {
-        req_send(req, status, NULL, NULL, 0, NULL);
-        return;
-    }
-    evbuffer_add_printf(b, "{\"statusCode\":%d,\"error\":\"%s\",\"message\":\"",
-                        status, http_reason(status));
-    json_escape(b, message ? message : "");
-    evbuffer_add(b, "\"}", 2);
-    req_send(req, status, "application/json", NULL, 0, b);
-    evbuffer_free(b);
-}
-
-void
-cm_httpd_add_header(struct cm_httpd_req *req, const char *name,
-                    const char *value)
-{
-    if (req->extra == NULL && (req->extra = evbuffer_new()) == NULL)
-        return;
-    /* a CR or LF would split the response: refuse it */
-    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
-        return;
-    evbuffer_add_printf(req->extra, "%s: %s\r\n", name, value);
+    c->state = CM_HTTPD_ST_IDLE;
+    cm_httpd_timer_set(c,
+                       h->conf.head_timeout_ms); /* a fresh peer must speak */
 }
 
 void
@@ -844,8 +418,8 @@ int
 cm_httpd_hijack(struct cm_httpd_req *req, evutil_socket_t *fd,
                 struct evbuffer **leftover)
 {
-    struct httpd_conn *c = req->conn;
-    if (c == NULL || req->too_large || c->state != ST_HANDLER)
+    struct cm_httpd_conn *c = req->conn;
+    if (c == NULL || req->too_large || c->state != CM_HTTPD_ST_HANDLER)
         return -1;
     /* earlier answers still queued must reach the peer before the takeover */
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -856,16 +430,16 @@ cm_httpd_hijack(struct cm_httpd_req *req, evutil_socket_t *fd,
     if (lo == NULL)
         return -1;
     evbuffer_add_buffer(lo, bufferevent_get_input(c->bev));
-    count_request(req->h, req->route_name ? req->route_name : "unmatched",
-                  101, req->t0);
+    cm_httpd_count_request(
+        req->h, req->route_name ? req->route_name : "unmatched", 101, req->t0);
     *fd = c->fd;
     *leftover = lo;
     c->fd = -1;
     c->req = NULL;
-    req_free(req);
+    cm_httpd_req_free(req);
     bufferevent_free(c->bev);
     c->bev = NULL;
-    conn_free(c);
+    cm_httpd_conn_free(c);
     return 0;
 }
 
@@ -1048,11 +622,11 @@ cm_httpd_stop_accepting(struct cm_httpd *h)
 {
     h->draining = 1;
     evconnlistener_disable(h->listener);
-    struct httpd_conn *c, *next;
+    struct cm_httpd_conn *c, *next;
     for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
         next = TAILQ_NEXT(c, link);
-        if (c->state == ST_IDLE && !c->processing)
-            conn_free(c);
+        if (c->state == CM_HTTPD_ST_IDLE && !c->processing)
+            cm_httpd_conn_free(c);
     }
 }
 
@@ -1068,8 +642,8 @@ cm_httpd_free(struct cm_httpd *h)
     if (h == NULL)
         return;
     evconnlistener_free(h->listener);
-    struct httpd_conn *c;
+    struct cm_httpd_conn *c;
     while ((c = TAILQ_FIRST(&h->conns)) != NULL)
-        conn_free(c);
+        cm_httpd_conn_free(c);
     free(h);
 }
