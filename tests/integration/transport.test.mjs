@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import {
   startRedis, startService, setupProject, publish, stopAll, waitFor, sleep, http,
 } from './lib/harness.mjs';
+import { mkdtempSync, copyFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { open, connect, connected, connectError, next, request } from './lib/client.mjs';
 
 const PING = { SSE_PING_INTERVAL: '300', SSE_PING_TIMEOUT: '200' };
@@ -128,4 +131,21 @@ test('reconnects after the gateway restarts on the same port; SIGTERM exits 0 in
   ws.close();
   pl.close();
   await g3.stop();
+});
+
+test('serves /socket.io/socket.io.js and the demo page from SSE_STATIC_DIR', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sse-static-'));
+  const js = new URL('../node_modules/socket.io-client/dist/socket.io.js', import.meta.url);
+  copyFileSync(js, join(dir, 'socket.io.js'));
+  copyFileSync(new URL('../../gateway/static/index.html', import.meta.url), join(dir, 'index.html'));
+  const g = await startService('gateway', { redis, env: { SSE_STATIC_DIR: dir } });
+  const r = await http('GET', `${g.url}/socket.io/socket.io.js`);
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /javascript/);
+  assert.equal(r.text, readFileSync(js, 'utf8'));
+  const i = await http('GET', `${g.url}/`);
+  assert.equal(i.status, 200);
+  assert.match(i.text, /socket\.io\.js/);
+  assert.equal((await http('GET', `${gw.url}/socket.io/socket.io.js`)).status, 404, 'absent without the dir');
+  await g.stop();
 });
