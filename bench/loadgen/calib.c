@@ -160,9 +160,9 @@ static int calib_publish(struct calib_conn *c, const char *body, size_t len)
     size_t plen, hl;
     int ch, n, rn;
 
-    if (json_validate(body, len, JSON_DEFAULT_DEPTH) != PROTO_OK ||
-        json_object_get(body, len, "channelName", &name) != PROTO_OK ||
-        json_object_get(body, len, "payload", &payload) != PROTO_OK ||
+    if (jscan_validate(body, len, JSCAN_DEFAULT_DEPTH) != PROTO_OK ||
+        jscan_object_get(body, len, "channelName", &name) != PROTO_OK ||
+        jscan_object_get(body, len, "payload", &payload) != PROTO_OK ||
         name.len < 2 || name.p[0] != '"')
         return 400;
     name.p++;
@@ -281,8 +281,8 @@ static int calib_packet(struct calib_conn *c, const char *s, size_t len)
     if (len > 12 && memcmp(s, "42[\"listen\",", 12) == 0) {
         obj = s + 12;
         if (s[len - 1] != ']' ||
-            json_validate(obj, len - 13, JSON_DEFAULT_DEPTH) != PROTO_OK ||
-            json_object_get(obj, len - 13, "channelName", &name) != PROTO_OK ||
+            jscan_validate(obj, len - 13, JSCAN_DEFAULT_DEPTH) != PROTO_OK ||
+            jscan_object_get(obj, len - 13, "channelName", &name) != PROTO_OK ||
             name.len < 2)
             return -1;
         ch = chan_find(ctx, name.p + 1, name.len - 2, 1);

@@ -141,6 +141,7 @@ struct lg_ctx {
     uint8_t rbuf[LG_READ_CHUNK]; /* every client reads into this */
     uint64_t deliveries;
     uint64_t bad_messages;
+    uint64_t removed;       /* RemovedFromChannel system messages */
 };
 
 /* CLOCK_MONOTONIC in ns: the clock of every "t" in a payload. */

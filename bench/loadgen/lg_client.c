@@ -257,6 +257,8 @@ static void client_on_packet(struct lg_client *c, const char *s, size_t len,
         else if (c->state == LG_CS_LISTEN &&
                  memmem(s, len, "system_message", 14) != NULL)
             client_on_listen_reply(c, s, len);
+        else if (memmem(s, len, "\"RemovedFromChannel\"", 20) != NULL)
+            ctx->removed++; /* revocation runs count these */
         return;
     }
     if (len == 1 && s[0] == '2') {

@@ -228,7 +228,7 @@ static void report(struct lg_ctx *ctx, double connect_s, double cpu_s,
            ",\"expected\":%" PRIu64 ",\"deliveries_per_s\":%.1f,"
            "\"lost\":%" PRIu64 ",\"clients_with_loss\":%u,"
            "\"max_lost_per_client\":%" PRIu64 ",\"duplicates\":%" PRIu64
-           ",\"bad_messages\":%" PRIu64 ",\"latency_us\":{\"p50\":%.1f,"
+           ",\"bad_messages\":%" PRIu64 ",\"removed\":%" PRIu64 ",\"latency_us\":{\"p50\":%.1f,"
            "\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
            "\"loadgen_cpu_s\":%.3f,\"loadgen_cpu_pct\":%.1f,"
            "\"first_error\":\"%s\"}\n",
@@ -237,7 +237,7 @@ static void report(struct lg_ctx *ctx, double connect_s, double cpu_s,
            ctx->pub_ok_count, ctx->pub_errors, ctx->pub_lag_max,
            ctx->deliveries, ctx->pub_ok_count * (uint64_t)ctx->ready,
            span > 0 ? (double)ctx->deliveries / span : 0, lost, lossy,
-           maxlost, dups, ctx->bad_messages,
+           maxlost, dups, ctx->bad_messages, ctx->removed,
            lg_hist_quantile(&ctx->hist, 0.50) / 1e3,
            lg_hist_quantile(&ctx->hist, 0.90) / 1e3,
            lg_hist_quantile(&ctx->hist, 0.99) / 1e3, ctx->hist.max / 1e3,
@@ -268,6 +268,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         fprintf(stderr, "READY %u\n", ctx->ready);
         if (lg_clients_arm(ctx) != 0) {
             lg_note_error(ctx, "out of memory for bitmaps");
+            r->phase = 3;
+            event_base_loopbreak(ctx->base);
+            return;
+        }
+        /* publisher connections open now, not before the (long) connect
+         * phase: a server may close keep-alives idle that long */
+        if (ctx->o.rate > 0 && lg_pub_start(ctx) != 0) {
+            lg_note_error(ctx, "cannot open publisher connections");
             r->phase = 3;
             event_base_loopbreak(ctx->base);
             return;
@@ -325,10 +333,6 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < ctx.o.clients; i++) {
         ctx.clients[i].ctx = &ctx;
         ctx.clients[i].idx = i;
-    }
-    if (ctx.o.rate > 0 && lg_pub_start(&ctx) != 0) {
-        fprintf(stderr, "sse-loadgen: cannot open publisher connections\n");
-        return 1;
     }
     t_start = lg_now_ns();
     run.t0 = run.t_phase = t_start;
