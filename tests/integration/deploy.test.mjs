@@ -118,7 +118,7 @@ test('demo page in headless Chromium shows a published event', { skip: !chromium
   const redis = await startRedis();
   const pub = await startService('publisher', { redis });
   const staticDir = mkdtempSync(join(tmpdir(), 'sse-static-'));
-  copyFileSync(join(ROOT, 'deploy/demo/index.html'), join(staticDir, 'index.html'));
+  copyFileSync(join(ROOT, 'gateway/static/index.html'), join(staticDir, 'index.html'));
   copyFileSync(join(ROOT, 'tests/node_modules/socket.io-client/dist/socket.io.min.js'), join(staticDir, 'socket.io.js'));
   const gw = await startService('gateway', { redis, env: { SSE_STATIC_DIR: staticDir } });
   const lk = await setupProject(pub, 'demo', ['listen']);
