@@ -3,25 +3,32 @@
  * libevent adapter, AUTH/SELECT before a link counts as up, a connect
  * timer, reconnect with capped exponential backoff, and a subscriber that
  * re-subscribes its whole wanted set after every reconnect; and the URL
- * parser. Nothing here blocks but the tools' client at the end.
+ * parser. Host names are looked up with libevent's evdns first (hiredis
+ * 0.14 would call a blocking getaddrinfo on the loop), so hiredis is only
+ * ever handed an IP literal. Nothing here blocks but the tools' client.
  */
 #include "cm_redis.h"
 #include "cm_log.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/tree.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
 #define CM_REDIS_BACKOFF_MIN_MS 100
 #define CM_REDIS_BACKOFF_MAX_MS 5000
-#define CM_REDIS_CONNECT_TIMEOUT_MS 3000 /* TCP connect + AUTH + SELECT */
+#define CM_REDIS_CONNECT_TIMEOUT_MS 3000 /* lookup; TCP + AUTH + SELECT */
 #define CM_SUB_BATCH 256                 /* channels per SUBSCRIBE */
 /* Always subscribed, so the count never drops to 0: hiredis 0.14 leaves
  * subscribe mode on "unsubscribe ... 0" and then asserts on the reply of a
@@ -34,11 +41,17 @@ struct cm_redis {
     char name[64];
     redisAsyncContext *ac; /* NULL while down */
     int up;
-    int freeing;      /* cm_redis_free called; deferred while in_cb > 0 */
-    int in_cb;        /* depth of hiredis callbacks running */
+    int freeing; /* cm_redis_free called; deferred while in_cb > 0 */
+    int in_cb;   /* depth of hiredis callbacks running */
     unsigned backoff_ms;
     struct event *timer; /* connect timeout, then reconnect delay */
     struct event *free_ev;
+    /* host name lookups: the resolver is made at the first one */
+    struct evdns_base *dns;
+    struct evdns_getaddrinfo_request *dns_req; /* NULL: none, or answered */
+    int dns_busy;     /* a lookup's callback is still due */
+    int dns_canceled; /* that lookup was canceled */
+    int free_on_dns;  /* link_free_now waits for that callback */
     cm_redis_state_cb state_cb;
     void *state_arg;
     /* subscriber links: replies of subscribe mode go to this owner */
@@ -57,7 +70,9 @@ static void link_free_now(struct cm_redis *r);
 static void
 link_log_down(struct cm_redis *r, const char *why, const char *detail)
 {
-    cm_warn(why, KV_S("link", r->name), KV_S("error", detail ? detail : ""),
+    cm_warn(why, KV_S("link", r->name),
+            KV_S("host", r->url.unix_path[0] ? r->url.unix_path : r->url.host),
+            KV_S("error", detail ? detail : ""),
             KV_I("retry_ms", r->backoff_ms));
 }
 
@@ -162,6 +177,16 @@ static void
 link_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct cm_redis *r = arg;
+    if (r->dns_busy) {
+        if (r->dns_canceled) { /* the canceled lookup has not settled yet */
+            link_schedule_retry(r);
+            return;
+        }
+        r->dns_canceled = 1;
+        evdns_getaddrinfo_cancel(r->dns_req); /* its callback comes later */
+        link_lost(r, "redis lookup timed out", NULL);
+        return;
+    }
     if (r->ac == NULL) {
         link_connect(r);
         return;
@@ -175,14 +200,16 @@ link_timer_cb(evutil_socket_t fd, short what, void *arg)
     link_lost(r, "redis connect timed out", NULL);
 }
 
+/* Connect to the unix socket, or to ip (an address literal: hiredis then
+ * resolves nothing). */
 static void
-link_connect(struct cm_redis *r)
+link_connect_to(struct cm_redis *r, const char *ip)
 {
     redisAsyncContext *ac;
     if (r->url.unix_path[0])
         ac = redisAsyncConnectUnix(r->url.unix_path);
     else
-        ac = redisAsyncConnect(r->url.host, r->url.port);
+        ac = redisAsyncConnect(ip, r->url.port);
     if (ac == NULL || ac->err) {
         link_log_down(r, "redis connect failed",
                       ac ? ac->errstr : "out of memory");
@@ -205,6 +232,102 @@ link_connect(struct cm_redis *r)
     struct timeval tv = {CM_REDIS_CONNECT_TIMEOUT_MS / 1000,
                          (CM_REDIS_CONNECT_TIMEOUT_MS % 1000) * 1000};
     evtimer_add(r->timer, &tv);
+}
+
+/* The first IPv4 address of res, else the first IPv6 one (hiredis 0.14's
+ * own order), as text into ip. Returns 0, or -1 when there is none. */
+static int
+dns_pick(const struct evutil_addrinfo *res, char *ip, size_t iplen)
+{
+    const struct evutil_addrinfo *v6 = NULL;
+    for (const struct evutil_addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            const struct sockaddr_in *s4 = (const void *)ai->ai_addr;
+            return evutil_inet_ntop(AF_INET, &s4->sin_addr, ip, iplen) ? 0 : -1;
+        }
+        if (ai->ai_family == AF_INET6 && v6 == NULL)
+            v6 = ai;
+    }
+    if (v6 == NULL)
+        return -1;
+    const struct sockaddr_in6 *s6 = (const void *)v6->ai_addr;
+    return evutil_inet_ntop(AF_INET6, &s6->sin6_addr, ip, iplen) ? 0 : -1;
+}
+
+/* evdns's answer. Also called (with EVUTIL_EAI_CANCEL) for a lookup that
+ * was canceled, possibly after cm_redis_free: then r waits for it. */
+static void
+dns_done_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+    struct cm_redis *r = arg;
+    int canceled = r->dns_canceled || result == EVUTIL_EAI_CANCEL;
+    char ip[INET6_ADDRSTRLEN];
+    int picked = result == 0 ? dns_pick(res, ip, sizeof ip) : -1;
+    if (res)
+        evutil_freeaddrinfo(res);
+    r->dns_req = NULL;
+    r->dns_busy = 0;
+    r->dns_canceled = 0;
+    if (r->free_on_dns) {
+        link_free_now(r);
+        return;
+    }
+    if (canceled || r->freeing)
+        return;
+    if (result != 0)
+        link_lost(r, "redis lookup failed", evutil_gai_strerror(result));
+    else if (picked != 0)
+        link_lost(r, "redis lookup failed", "no IPv4 or IPv6 address");
+    else
+        link_connect_to(r, ip);
+}
+
+/* Look the host name up without blocking; dns_done_cb connects. */
+static void
+link_resolve(struct cm_redis *r)
+{
+    if (r->dns == NULL)
+        r->dns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                             EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (r->dns == NULL) {
+        link_log_down(r, "redis lookup failed", "no resolver");
+        link_schedule_retry(r);
+        return;
+    }
+    struct evutil_addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    /* armed first: an answer from /etc/hosts comes inside the call and
+     * re-arms it for the connect (or for the retry) */
+    struct timeval tv = {CM_REDIS_CONNECT_TIMEOUT_MS / 1000,
+                         (CM_REDIS_CONNECT_TIMEOUT_MS % 1000) * 1000};
+    evtimer_add(r->timer, &tv);
+    r->dns_canceled = 0;
+    r->dns_busy = 1;
+    struct evdns_getaddrinfo_request *req =
+        evdns_getaddrinfo(r->dns, r->url.host, NULL, &hints, dns_done_cb, r);
+    if (!r->dns_busy) /* answered inside the call; req is NULL */
+        return;
+    if (req == NULL) { /* neither answered nor started */
+        r->dns_busy = 0;
+        link_lost(r, "redis lookup failed", "lookup not started");
+        return;
+    }
+    r->dns_req = req;
+}
+
+/* An IP literal or a unix socket connects at once; a name is looked up. */
+static void
+link_connect(struct cm_redis *r)
+{
+    struct in6_addr a;
+    if (r->url.unix_path[0] ||
+        evutil_inet_pton(AF_INET, r->url.host, &a) == 1 ||
+        evutil_inet_pton(AF_INET6, r->url.host, &a) == 1)
+        link_connect_to(r, r->url.host);
+    else
+        link_resolve(r);
 }
 
 struct cm_redis *
@@ -255,8 +378,8 @@ cmd_reply_cb(redisAsyncContext *ac, void *reply, void *arg)
 }
 
 int
-cm_redis_command(struct cm_redis *r, cm_redis_cb cb, void *arg,
-                 const char *fmt, ...)
+cm_redis_command(struct cm_redis *r, cm_redis_cb cb, void *arg, const char *fmt,
+                 ...)
 {
     if (!cm_redis_up(r))
         return -1;
@@ -285,8 +408,8 @@ cm_redis_commandargv(struct cm_redis *r, cm_redis_cb cb, void *arg, int argc,
     if (cmd == NULL)
         return -1;
     *cmd = (struct cm_redis_cmd){r, cb, arg};
-    if (redisAsyncCommandArgv(r->ac, cmd_reply_cb, cmd, argc, argv,
-                              argvlen) != REDIS_OK) {
+    if (redisAsyncCommandArgv(r->ac, cmd_reply_cb, cmd, argc, argv, argvlen) !=
+        REDIS_OK) {
         free(cmd);
         return -1;
     }
@@ -305,6 +428,21 @@ link_free_now(struct cm_redis *r)
         redisAsyncFree(ac);
         r->ac = NULL;
     }
+    if (r->dns_busy) {
+        /* evdns answers a cancel later and reads its base then: r and the
+         * base stay until dns_done_cb comes back here */
+        if (!r->dns_canceled) {
+            r->dns_canceled = 1;
+            evdns_getaddrinfo_cancel(r->dns_req);
+        }
+        if (r->dns_busy) {
+            r->free_on_dns = 1;
+            evtimer_del(r->timer);
+            return;
+        }
+    }
+    if (r->dns)
+        evdns_base_free(r->dns, 0);
     event_free(r->timer);
     if (r->free_ev)
         event_free(r->free_ev);
@@ -397,8 +535,8 @@ sub_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 
 /* Send one (UN)SUBSCRIBE for n channels. */
 static void
-sub_send(struct cm_sub *s, const char *verb, const char **argv,
-         size_t *argvlen, int n)
+sub_send(struct cm_sub *s, const char *verb, const char **argv, size_t *argvlen,
+         int n)
 {
     argv[0] = verb;
     argvlen[0] = strlen(verb);

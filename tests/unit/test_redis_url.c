@@ -1,8 +1,9 @@
 /*
  * test_redis_url.c - cm_redis_url_parse on good and bad URLs, then the
  * async link and the subscriber against the private redis-server of
- * SSE_TEST_REDIS_URL: commands, NULL while down, message delivery, and
- * reconnect + re-subscribe after the server kills our connections.
+ * SSE_TEST_REDIS_URL: commands, NULL while down, message delivery,
+ * reconnect + re-subscribe after the server kills our connections, and a
+ * host name (localhost, from /etc/hosts) looked up by evdns first.
  */
 #include "cm_log.h"
 #include "cm_redis.h"
@@ -245,6 +246,61 @@ live_cases(const char *url_text)
     T_CHECK(cm_redis_connect_blocking(&bad, 1000, err, sizeof err) == NULL);
 }
 
+/* A host name goes through evdns (/etc/hosts included) before hiredis sees
+ * it; a name that never resolves leaves the link down, and freeing it
+ * mid-lookup is safe. */
+static void
+dns_cases(const char *url_text)
+{
+    struct cm_redis_url url;
+    char err[128];
+    struct live l = {0};
+    T_EQ_INT(cm_redis_url_parse(url_text, &url, err, sizeof err), 0);
+    snprintf(url.host, sizeof url.host, "localhost");
+    l.base = event_base_new();
+    struct cm_redis *r = cm_redis_new(l.base, &url, "test-dns");
+    cm_redis_set_state_cb(r, state_cb, &l);
+    run(&l);
+    T_EQ_INT(l.ups, 1);
+    T_EQ_INT(cm_redis_command(r, NULL, NULL, "SET cm:dns %s", "by-name"), 0);
+    T_EQ_INT(cm_redis_command(r, reply_cb, &l, "GET cm:dns"), 0);
+    run(&l);
+    T_EQ_STR(l.got, "by-name");
+
+    struct cm_sub *s = cm_sub_new(l.base, &url, "test-dns-sub", msg_cb, &l);
+    cm_sub_set_state_cb(s, sub_state_cb, &l);
+    T_EQ_INT(cm_sub_add(s, "cm:dns", 6), 0);
+    run(&l);
+    T_EQ_INT(l.sub_ups, 1);
+    cm_redis_command(r, reply_cb, &l, "PING"); /* let the SUBSCRIBE land */
+    run(&l);
+    T_EQ_INT(cm_redis_command(r, NULL, NULL, "PUBLISH cm:dns hi"), 0);
+    run(&l);
+    T_EQ_STR(l.got, "cm:dns=hi");
+    cm_sub_free(s);
+    cm_redis_free(r);
+
+    /* never resolves (.invalid): down, and freed while the lookup runs */
+    snprintf(url.host, sizeof url.host, "no-such-host.invalid");
+    int ups = l.ups;
+    r = cm_redis_new(l.base, &url, "test-dns-bad");
+    cm_redis_set_state_cb(r, state_cb, &l);
+    struct timeval tv = {0, 300000};
+    event_base_loopexit(l.base, &tv);
+    event_base_dispatch(l.base);
+    T_EQ_INT(cm_redis_up(r), 0);
+    T_EQ_INT(l.ups, ups);
+    T_EQ_INT(cm_redis_command(r, reply_cb, &l, "PING"), -1);
+    cm_redis_free(r);
+    /* freed at once, its lookup still out: r waits for the cancel */
+    r = cm_redis_new(l.base, &url, "test-dns-bad");
+    cm_redis_free(r);
+    tv.tv_usec = 100000; /* a canceled lookup settles on the loop */
+    event_base_loopexit(l.base, &tv);
+    event_base_dispatch(l.base);
+    event_base_free(l.base);
+}
+
 int
 main(void)
 {
@@ -252,7 +308,9 @@ main(void)
     url_cases();
     const char *u = t_redis_url();
     T_CHECK(u != NULL); /* a Redis test fails, never skips */
-    if (u)
+    if (u) {
         live_cases(u);
+        dns_cases(u);
+    }
     return t_done("redis_url");
 }
