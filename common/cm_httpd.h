@@ -26,7 +26,7 @@ struct cm_httpd_req;
 typedef void (*cm_httpd_handler)(struct cm_httpd_req *req, void *arg);
 
 struct cm_httpd_route {
-    const char *method; /* "GET", "POST", "DELETE" */
+    const char *method; /* "GET" (answers HEAD too), "POST", "DELETE" */
     const char *path;   /* "/v1/admin/projects/{}/api-keys": {} = a segment */
     cm_httpd_handler handler;
     const char *name;   /* metrics label; defaults to path */

@@ -111,7 +111,10 @@ req_send(struct cm_httpd_req *req, int status, const char *ctype,
     if (req->extra)
         evbuffer_add_buffer(out, req->extra);
     evbuffer_add(out, "\r\n", 2);
-    if (status != 204 && status != 304) {
+    if (strcmp(req->method, "HEAD") == 0) { /* the length, not the bytes */
+        if (body_buf)
+            evbuffer_drain(body_buf, len);
+    } else if (status != 204 && status != 304) {
         if (body_buf)
             evbuffer_add_buffer(out, body_buf);
         else if (len)
@@ -125,8 +128,8 @@ req_send(struct cm_httpd_req *req, int status, const char *ctype,
     }
     c->state = CM_HTTPD_ST_IDLE;
     cm_httpd_timer_set(c, h->conf.idle_timeout_ms);
-    cm_httpd_conn_process(
-        c); /* a pipelined request may be waiting (no-op inside) */
+    /* a pipelined request may be waiting (a no-op when inside) */
+    cm_httpd_conn_process(c);
 }
 
 void

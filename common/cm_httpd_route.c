@@ -88,20 +88,29 @@ const struct cm_httpd_route *
 cm_httpd_route_find(struct cm_httpd *h, struct cm_httpd_req *req,
                     int *path_matched)
 {
+    const struct cm_httpd_route *found = NULL;
+    int head = strcmp(req->method, "HEAD") == 0;
     *path_matched = 0;
     for (size_t i = 0; i < h->nroutes + NBUILTINS; i++) {
         const struct cm_httpd_route *rt = route_at(h, i);
         if (!path_match(rt->path, req->path, NULL))
             continue;
         *path_matched = 1;
-        if (strcmp(rt->method, req->method) != 0)
-            continue;
-        path_match(rt->path, req->path, req); /* capture the params */
-        req->route = rt;
-        req->route_name = rt->name ? rt->name : rt->path;
-        return rt;
+        if (strcmp(rt->method, req->method) == 0) {
+            found = rt;
+            break;
+        }
+        /* HEAD is GET without the body (RFC 9110 9.3.2); a HEAD route of
+         * its own, later in the table, still wins */
+        if (head && found == NULL && strcmp(rt->method, "GET") == 0)
+            found = rt;
     }
-    return NULL;
+    if (found == NULL)
+        return NULL;
+    path_match(found->path, req->path, req); /* capture the params */
+    req->route = found;
+    req->route_name = found->name ? found->name : found->path;
+    return found;
 }
 
 static void

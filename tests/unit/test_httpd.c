@@ -3,7 +3,8 @@
  * a raw blocking client in a second thread: 404/405 shapes, 413 ordering
  * (the handler sees too_large and authenticates first), 431, 408,
  * keep-alive and pipelining, chunked bodies, deferred replies and a peer
- * leaving before one, CORS preflight, params, /metrics, and hijack.
+ * leaving before one, CORS preflight, params, /metrics, hijack, HEAD
+ * (a GET route without the body), and 503 past max_conns.
  */
 #include "cm_httpd.h"
 #include "cm_log.h"
@@ -21,6 +22,7 @@
 
 static struct event_base *base;
 static int port;
+static int port_small; /* a second server with max_conns 1 */
 static volatile int client_done;
 static volatile int on_close_called, late_dropped, saw_too_large;
 
@@ -117,17 +119,23 @@ static const struct cm_httpd_route routes[] = {
 /* ---- client (test thread) ---- */
 
 static int
-dial(void)
+dial_port(int p)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port)};
+                             .sin_port = htons((uint16_t)p)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         abort();
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
+}
+
+static int
+dial(void)
+{
+    return dial_port(port);
 }
 
 static void
@@ -175,6 +183,24 @@ recv_one(int fd)
     }
 }
 
+/* Read exactly one response head (a HEAD answer has no body to wait for,
+ * whatever its Content-Length says), byte by byte: nothing read past it. */
+static const char *
+recv_head(int fd)
+{
+    static char buf[8192];
+    size_t len = 0;
+    while (len < sizeof buf - 1) {
+        if (read(fd, buf + len, 1) != 1)
+            break;
+        len++;
+        if (len >= 4 && memcmp(buf + len - 4, "\r\n\r\n", 4) == 0)
+            break;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
 /* 1 when the server closed the connection (read gives EOF). */
 static int
 closed_by_peer(int fd)
@@ -184,6 +210,70 @@ closed_by_peer(int fd)
 }
 
 #define HAS(s, sub) T_CHECK(strstr((s), (sub)) != NULL)
+
+/* HEAD: a GET route's head, Content-Length of the GET body, no body; the
+ * connection stays in step (the next answer starts right after the head). */
+static void
+head_cases(void)
+{
+    int fd = dial();
+    send_all(fd, "HEAD /healthz HTTP/1.1\r\n\r\n");
+    const char *r = recv_head(fd);
+    HAS(r, "HTTP/1.1 200 OK\r\n");
+    HAS(r, "Content-Type: application/json\r\n");
+    HAS(r, "Content-Length: 15\r\n"); /* {"status":"ok"} */
+    HAS(r, "Connection: keep-alive\r\n");
+    /* params and the handler run as for GET */
+    send_all(fd, "HEAD /items/x/sub/y?q HTTP/1.1\r\n\r\n");
+    HAS(recv_head(fd), "Content-Length: 5\r\n"); /* x|y|q */
+    /* a body-less error answer: 404 and 405 (Allow names the routes) */
+    send_all(fd, "HEAD /nope HTTP/1.1\r\n\r\n");
+    r = recv_head(fd);
+    HAS(r, "HTTP/1.1 404 Not Found\r\n");
+    HAS(r, "Content-Length: ");
+    send_all(fd, "HEAD /echo HTTP/1.1\r\n\r\n");
+    r = recv_head(fd);
+    HAS(r, "HTTP/1.1 405 Method Not Allowed\r\n");
+    HAS(r, "Allow: POST\r\n");
+    /* nothing of a body was sent: the next answer is whole and in place */
+    send_all(fd, "GET /healthz HTTP/1.1\r\n\r\n");
+    r = recv_one(fd);
+    T_CHECK(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    HAS(r, "\r\n\r\n{\"status\":\"ok\"}");
+    T_EQ_INT((int)strlen(strstr(r, "\r\n\r\n") + 4), 15);
+    close(fd);
+}
+
+/* Past max_conns (1 on the second server) a connection gets 503 and is
+ * closed; the slot is free again once the first peer leaves. */
+static void
+max_conns_cases(void)
+{
+    int first = dial_port(port_small);
+    send_all(first, "GET /healthz HTTP/1.1\r\n\r\n");
+    HAS(recv_one(first), "HTTP/1.1 200 OK\r\n"); /* accepted and counted */
+    int fd = dial_port(port_small);
+    const char *r = recv_one(fd);
+    HAS(r, "HTTP/1.1 503 Service Unavailable\r\n");
+    HAS(r, "Connection: close\r\n");
+    HAS(r, "{\"statusCode\":503,\"error\":\"Service Unavailable\","
+           "\"message\":\"too many connections\"}");
+    T_CHECK(closed_by_peer(fd));
+    close(fd);
+    /* the first connection was not disturbed */
+    send_all(first, "GET /healthz HTTP/1.1\r\n\r\n");
+    HAS(recv_one(first), "HTTP/1.1 200 OK\r\n");
+    close(first);
+    int ok = 0;
+    for (int i = 0; i < 40 && !ok; i++) { /* the server sees the close */
+        usleep(25000);
+        fd = dial_port(port_small);
+        send_all(fd, "GET /healthz HTTP/1.1\r\n\r\n");
+        ok = strncmp(recv_one(fd), "HTTP/1.1 200 OK\r\n", 17) == 0;
+        close(fd);
+    }
+    T_CHECK(ok);
+}
 
 static void
 client_cases(void)
@@ -342,6 +432,9 @@ client_cases(void)
     r = recv_one(fd);
     T_EQ_STR(r, "HIJACKED:EXTRA");
     close(fd);
+
+    head_cases();
+    max_conns_cases();
 }
 
 static void *
@@ -387,6 +480,13 @@ main(void)
     }
     port = cm_httpd_port(h);
     T_CHECK(port > 0);
+    struct cm_httpd_conf small = conf;
+    small.max_conns = 1;
+    struct cm_httpd *hs = cm_httpd_new(base, &small, routes,
+                                       sizeof routes / sizeof routes[0], NULL,
+                                       NULL, err, sizeof err);
+    T_CHECK(hs != NULL);
+    port_small = hs ? cm_httpd_port(hs) : -1;
     struct event *poll = event_new(base, -1, EV_PERSIST, poll_cb, NULL);
     struct timeval tv = {0, 10000};
     event_add(poll, &tv);
@@ -408,6 +508,7 @@ main(void)
                          sizeof err) == NULL);
 
     event_free(poll);
+    cm_httpd_free(hs);
     cm_httpd_free(h);
     cm_metrics_free(m);
     event_base_free(base);
