@@ -41,13 +41,14 @@ test('no secret reaches a log line; project secrets sealed at rest', async () =>
 
   const c = io(gw.url, { auth: { apiKey: lk.key }, transports: ['websocket'] });
   const bad = io(gw.url, { auth: { apiKey: `${lk.key}zz` }, transports: ['websocket'], reconnection: false });
+  const refused = new Promise((res) => { bad.on('connect_error', res); });
   try {
     await waitFor(() => c.connected, { what: 'client connected' });
     const ok = await c.timeout(3000).emitWithAck('listen', { channelName: 'private-sec', authToken: t.body.token });
     assert.equal(ok.code, 'Success');
     await c.timeout(3000).emitWithAck('listen', { channelName: 'private-sec2', authToken: t.body.token });
     await c.timeout(3000).emitWithAck('listen', { channelName: 'private-sec', authToken: `${t.body.token}x` });
-    await new Promise((res) => { bad.on('connect_error', res); });
+    await refused;
   } finally {
     c.close();
     bad.close();
