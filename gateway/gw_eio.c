@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "http.h"
 #include "cm_httpd.h"
 #include "cm_log.h"
 #include "cm_metrics.h"
@@ -34,44 +35,19 @@ void gw_eio_error(struct cm_httpd_req *req, int status, int code)
     cm_httpd_reply_json(req, status, body);
 }
 
-static int gw_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode a query value into a new string, or NULL (absent, bad
- * escape, too long). */
+ * escape, too long, or a NUL inside). */
 static char *gw_query_value(struct proto_span v)
 {
     char *out;
-    size_t o = 0;
+    ssize_t n;
 
     if (v.p == NULL || v.len == 0 || v.len > 3 * GW_QUERY_KEY_MAX)
         return NULL;
     if ((out = malloc(v.len + 1)) == NULL)
         return NULL;
-    for (size_t i = 0; i < v.len; i++) {
-        int hi, lo;
-
-        if (v.p[i] == '%' && i + 2 < v.len
-            && (hi = gw_hex(v.p[i + 1])) >= 0
-            && (lo = gw_hex(v.p[i + 2])) >= 0) {
-            out[o++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (v.p[i] == '+') {
-            out[o++] = ' ';
-        } else {
-            out[o++] = v.p[i];
-        }
-    }
-    out[o] = '\0';
-    if (o > GW_QUERY_KEY_MAX || strlen(out) != o) { /* NUL inside */
+    n = http_percent_decode(v.p, v.len, out, v.len + 1);
+    if (n <= 0 || n > GW_QUERY_KEY_MAX || strlen(out) != (size_t)n) {
         free(out);
         return NULL;
     }
