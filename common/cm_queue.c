@@ -85,7 +85,7 @@ static const char q_lua_sweep[] =
     "return #kids\n";
 
 /*
- * ARGV: worker now_ms lease_ms. Due delayed jobs and jobs whose lease ran
+ * ARGV: worker now_ms lease_ms max_attempts. Due delayed jobs and jobs whose lease ran
  * out go back to waiting (a lost lease on the last attempt fails the job),
  * then the head of the highest priority list becomes active.
  * Returns the job's hash, or {} when nothing waits.
@@ -121,7 +121,7 @@ static const char q_lua_take[] =
     "    if redis.call('HGET', jk, 'state') == 'waiting' then\n"
     "      redis.call('HINCRBY', jk, 'attempts', 1)\n"
     "      redis.call('HSET', jk, 'state', 'active', 'worker', ARGV[1],\n"
-    "        'updated_ms', ARGV[2])\n"
+    "        'updated_ms', ARGV[2], 'max_attempts', ARGV[4])\n"
     "      redis.call('ZADD', K_ACTIVE, now + tonumber(ARGV[3]), jid)\n"
     "      return redis.call('HGETALL', jk)\n"
     "    end\n"
@@ -146,7 +146,8 @@ static const char q_lua_complete[] =
     "redis.call('EXPIRE', jk, " Q_STR(Q_DONE_TTL_S) ")\n"
     "return 1\n";
 
-/* ARGV: jid error now_ms. 1 delayed, 2 failed, 0 when not active. */
+/* ARGV: jid error now_ms max_attempts backoff_ms. 1 delayed, 2 failed, 0
+ * when not active. */
 static const char q_lua_fail[] =
     Q_LUA_PRELUDE
     "local jk = string.format(K_JOB, ARGV[1])\n"
@@ -154,14 +155,15 @@ static const char q_lua_fail[] =
     "redis.call('ZREM', K_ACTIVE, ARGV[1])\n"
     "local now = tonumber(ARGV[3])\n"
     "local att = tonumber(redis.call('HGET', jk, 'attempts'))\n"
-    "local max = tonumber(redis.call('HGET', jk, 'max_attempts'))\n"
-    "redis.call('HSET', jk, 'last_error', ARGV[2], 'updated_ms', ARGV[3])\n"
+    "local max = tonumber(ARGV[4])\n"
+    "redis.call('HSET', jk, 'last_error', ARGV[2], 'updated_ms', ARGV[3],\n"
+    "  'max_attempts', ARGV[4])\n"
     "if att >= max then\n"
     "  redis.call('HSET', jk, 'state', 'failed')\n"
     "  redis.call('ZADD', K_FAILED, now, ARGV[1])\n"
     "  return 2\n"
     "end\n"
-    "local delay = " Q_STR(CM_QUEUE_BACKOFF_MS) " * 2 ^ (att - 1)\n"
+    "local delay = tonumber(ARGV[5]) * 2 ^ (att - 1)\n"
     "redis.call('HSET', jk, 'state', 'delayed')\n"
     "redis.call('ZADD', K_DELAYED, now + delay, ARGV[1])\n"
     "return 1\n";
@@ -427,15 +429,17 @@ cm_queue_enqueue_revocation(struct cm_redis *r, const char *type,
 
 int
 cm_queue_take(struct cm_redis *r, const char *worker_id, int64_t now_ms,
-              int64_t lease_ms, cm_queue_take_cb cb, void *arg)
+              const struct cm_queue_policy *policy, cm_queue_take_cb cb,
+              void *arg)
 {
     struct q_req *q = q_req_new(Q_TAKE, (void *)cb, arg);
-    char now[Q_NUM_MAX], lease[Q_NUM_MAX];
+    char now[Q_NUM_MAX], lease[Q_NUM_MAX], max[Q_NUM_MAX];
 
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    snprintf(lease, sizeof lease, "%lld", (long long)lease_ms);
-    const char *args[] = {worker_id != NULL ? worker_id : "", now, lease};
-    return q_eval(r, q, q_lua_take, 0, 3, args);
+    snprintf(lease, sizeof lease, "%lld", (long long)policy->lease_ms);
+    snprintf(max, sizeof max, "%d", policy->max_attempts);
+    const char *args[] = {worker_id != NULL ? worker_id : "", now, lease, max};
+    return q_eval(r, q, q_lua_take, 0, 4, args);
 }
 
 /* The scripts that take (job id, one number) and answer done. */
@@ -478,10 +482,12 @@ cm_queue_retry(struct cm_redis *r, const char *job_id, int64_t now_ms,
 
 int
 cm_queue_fail(struct cm_redis *r, const char *job_id, const char *error,
-              int64_t now_ms, cm_queue_done_cb cb, void *arg)
+              int64_t now_ms, const struct cm_queue_policy *policy,
+              cm_queue_done_cb cb, void *arg)
 {
     struct q_req *q = q_req_new(Q_DONE, (void *)cb, arg);
-    char now[Q_NUM_MAX], err[CM_JOB_ERR_MAX];
+    char now[Q_NUM_MAX], err[CM_JOB_ERR_MAX], max[Q_NUM_MAX],
+        backoff[Q_NUM_MAX];
 
     if (q == NULL)
         return -1;
@@ -490,8 +496,10 @@ cm_queue_fail(struct cm_redis *r, const char *job_id, const char *error,
     /* Bounded like the field it lands in. */
     snprintf(err, sizeof err, "%s", error != NULL ? error : "");
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    const char *args[] = {job_id, err, now};
-    return q_eval(r, q, q_lua_fail, 0, 3, args);
+    snprintf(max, sizeof max, "%d", policy->max_attempts);
+    snprintf(backoff, sizeof backoff, "%lld", (long long)policy->backoff_ms);
+    const char *args[] = {job_id, err, now, max, backoff};
+    return q_eval(r, q, q_lua_fail, 0, 5, args);
 }
 
 int

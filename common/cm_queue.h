@@ -62,14 +62,28 @@ int cm_queue_enqueue_revocation(struct cm_redis *r, const char *type,
                                 int64_t now_ms, cm_queue_enqueue_cb cb,
                                 void *arg);
 
+/* How a consumer runs jobs: the retry policy belongs to the workers (their
+ * SSE_JOB_* settings), not to whoever enqueued the job. */
+struct cm_queue_policy {
+    int max_attempts;   /* attempts before a job is failed (>= 1) */
+    int64_t lease_ms;   /* a running job's lease */
+    int64_t backoff_ms; /* first retry delay; doubles per attempt */
+};
+
+/* CM_QUEUE_ATTEMPTS, CM_QUEUE_LEASE_MS, CM_QUEUE_BACKOFF_MS */
+#define CM_QUEUE_POLICY_DEFAULT                                               \
+    {CM_QUEUE_ATTEMPTS, CM_QUEUE_LEASE_MS, CM_QUEUE_BACKOFF_MS}
+
 /*
  * Take the next job for worker_id: first moves due delayed jobs and jobs
  * whose lease ran out back to waiting, then pops the highest priority,
- * marks it active with a lease until now_ms + lease_ms and counts the
- * attempt. rc CM_STORE_NOTFOUND when nothing waits.
+ * marks it active with a lease until now_ms + policy->lease_ms, records
+ * policy->max_attempts on it and counts the attempt. rc CM_STORE_NOTFOUND
+ * when nothing waits.
  */
 int cm_queue_take(struct cm_redis *r, const char *worker_id, int64_t now_ms,
-                  int64_t lease_ms, cm_queue_take_cb cb, void *arg);
+                  const struct cm_queue_policy *policy, cm_queue_take_cb cb,
+                  void *arg);
 
 /* Extend a running job's lease (long jobs). */
 int cm_queue_extend(struct cm_redis *r, const char *job_id, int64_t until_ms,
@@ -79,10 +93,11 @@ int cm_queue_extend(struct cm_redis *r, const char *job_id, int64_t until_ms,
 int cm_queue_complete(struct cm_redis *r, const char *job_id, int64_t now_ms,
                       cm_queue_done_cb cb, void *arg);
 
-/* The attempt failed with error: delayed with backoff
- * CM_QUEUE_BACKOFF_MS * 2^(attempts-1), or failed after the last one. */
+/* The attempt failed with error: delayed by policy->backoff_ms *
+ * 2^(attempts-1), or failed once attempts reach policy->max_attempts. */
 int cm_queue_fail(struct cm_redis *r, const char *job_id, const char *error,
-                  int64_t now_ms, cm_queue_done_cb cb, void *arg);
+                  int64_t now_ms, const struct cm_queue_policy *policy,
+                  cm_queue_done_cb cb, void *arg);
 
 /* Failed jobs, newest first, at most limit. */
 int cm_queue_failed_list(struct cm_redis *r, size_t limit,

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cm_config.h"
+#include "cm_queue.h"
 #include "cm_redis.h"
 #include "cm_store.h"
 
@@ -58,6 +59,7 @@ struct tw_metrics {
 struct tw_ctx {
     struct event_base *base;
     struct tw_conf conf;
+    struct cm_queue_policy policy; /* from conf: attempts, lease, backoff */
     struct cm_conf_common common;
     struct cm_redis_url url;
     struct cm_redis *redis;   /* every command but the idle wait */

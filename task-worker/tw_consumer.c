@@ -136,7 +136,7 @@ static void consumer_pump(struct tw_consumer *c)
         c->running >= ctx->conf.concurrency)
         return;
     if (cm_queue_take(ctx->redis, ctx->common.node_id, tw_now_ms(),
-                      ctx->conf.job_lease_ms, consumer_taken, c) != 0) {
+                      &ctx->policy, consumer_taken, c) != 0) {
         consumer_retry_later(c);
         return;
     }

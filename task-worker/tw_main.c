@@ -257,14 +257,9 @@ int main(int argc, char **argv)
     if (ctx.common.admin_token != NULL)
         cm_log_secret(ctx.common.admin_token);
     cm_config_log(&tw_spec, &ctx.conf, &ctx.common);
-    /* cm_queue.h fixes both in its scripts (CM_QUEUE_ATTEMPTS, _BACKOFF_MS)
-     * and takes no parameter for them yet: say so instead of pretending. */
-    if (ctx.conf.job_attempts != CM_QUEUE_ATTEMPTS ||
-        ctx.conf.job_backoff_ms != CM_QUEUE_BACKOFF_MS)
-        cm_warn("SSE_JOB_ATTEMPTS/SSE_JOB_BACKOFF_MS differ from the queue's "
-                "built-in values, which apply",
-                KV_I("attempts", CM_QUEUE_ATTEMPTS),
-                KV_I("backoff_ms", CM_QUEUE_BACKOFF_MS));
+    ctx.policy.max_attempts = (int)ctx.conf.job_attempts;
+    ctx.policy.lease_ms = ctx.conf.job_lease_ms;
+    ctx.policy.backoff_ms = ctx.conf.job_backoff_ms;
     signal(SIGPIPE, SIG_IGN);
     ctx.base = event_base_new();
     if (ctx.base == NULL || tw_start(&ctx, err, sizeof(err)) != 0) {

@@ -102,7 +102,7 @@ static void run_end(struct tw_run *run)
                                run_completed, run);
     else
         rc = cm_queue_fail(ctx->redis, run->job.id, run->err, tw_now_ms(),
-                           run_failed, run);
+                           &ctx->policy, run_failed, run);
     if (rc != 0)
         run_finish(run, TW_OUTCOME_ABANDONED);
 }

@@ -350,3 +350,24 @@ test('a dead gateway: its sockets leave both indexes, a live gateway keeps its o
   for (const t of liveTags) assert.notEqual((await redis.cliRaw('ZSCORE', 'sse:gateways', t)).trim(), '');
   assert.deepEqual(await W.stop(), { code: 0, sig: null });
 });
+
+test('SSE_JOB_ATTEMPTS and SSE_JOB_BACKOFF_MS set the retry policy', async () => {
+  const r2 = await startRedis();
+  const w = await startService('worker', { redis: r2, env: { SSE_JOB_ATTEMPTS: '2', SSE_JOB_BACKOFF_MS: '20' } });
+  const kid = 'policy000000000000000001';
+  await r2.cli('SET', `sse:{p:${PID}}:keysocks:${kid}`, 'not-a-set');
+  const t0 = Date.now();
+  const r = await intake(w, { type: 'ApiKeyDeleted', apiKeyRecordId: kid, projectId: PID });
+  assert.equal(r.status, 202, r.text);
+  let job;
+  await waitFor(async () => {
+    job = (await failedList(w)).body.find((j) => j.id === r.body.jobId);
+    return job !== undefined;
+  }, { timeout: 5000, interval: 50, what: 'the job failed' });
+  assert.equal(job.attempts, 2);
+  assert.equal(job.maxAttempts, 2);
+  // Two attempts with a 20 ms backoff take well under the default policy's
+  // 200 + 400 + 800 + 1600 ms.
+  assert.ok(Date.now() - t0 < 2500, `failed after ${Date.now() - t0} ms`);
+  assert.deepEqual(await w.stop(), { code: 0, sig: null });
+});

@@ -120,7 +120,10 @@ static int
 take(int64_t now, int64_t lease)
 {
     reset();
-    T_EQ_INT(cm_queue_take(rd, "w1", now, lease, take_cb, NULL), 0);
+    struct cm_queue_policy pol = CM_QUEUE_POLICY_DEFAULT;
+
+    pol.lease_ms = lease;
+    T_EQ_INT(cm_queue_take(rd, "w1", now, &pol, take_cb, NULL), 0);
     wait_cb();
     return res.rc;
 }
@@ -138,7 +141,9 @@ static int
 fail(const char *id, int64_t now)
 {
     reset();
-    T_EQ_INT(cm_queue_fail(rd, id, "boom", now, done_cb, NULL), 0);
+    struct cm_queue_policy pol = CM_QUEUE_POLICY_DEFAULT;
+
+    T_EQ_INT(cm_queue_fail(rd, id, "boom", now, &pol, done_cb, NULL), 0);
     wait_cb();
     return res.rc;
 }
