@@ -219,7 +219,10 @@ test('a reader that never reads is disconnected at its bound; RSS stays flat', a
   }
   assert.ok(i < 2000, 'the slow reader was disconnected');
   const rss1 = rssKb();
-  assert.ok(rss1 - rss0 < 16 * 1024, `RSS grew ${rss1 - rss0} KiB`);
+  // Under ASan (tests/run --asan) shadow memory and the allocator's
+  // quarantine add their own growth; the bound still has to hold.
+  const allowKb = process.env.SSE_TEST_SANITIZED ? 64 * 1024 : 16 * 1024;
+  assert.ok(rss1 - rss0 < allowKb, `RSS grew ${rss1 - rss0} KiB`);
   c.sock.destroy();
   await waitFor(async () => (await metric('sse_connections')) === 0, { what: 'connections 0' });
 });

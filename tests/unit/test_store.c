@@ -100,7 +100,8 @@ keys_cb(int rc, const struct cm_apikey *keys, size_t n, void *arg)
     res.done = 1;
     res.rc = rc;
     res.n = n;
-    memcpy(res.keys, keys, (n < 8 ? n : 8) * sizeof *keys);
+    if (n > 0) /* keys may be NULL when n == 0 */
+        memcpy(res.keys, keys, (n < 8 ? n : 8) * sizeof *keys);
 }
 
 static void

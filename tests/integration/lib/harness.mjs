@@ -207,11 +207,21 @@ export const publish = (pub, key, channelName, payload) => http('POST',
 export const sign = (pub, key, channelName) => http('POST', `${pub.url}/v1/publishers/sign`,
   { body: { channelName }, headers: { authorization: `Bearer ${key}` } });
 
+// Stop everything this file started. A sanitizer report in any process's
+// output (tests/run --asan builds with ASan + UBSan) fails the file here,
+// after every process has exited and printed its leak report.
+const SANITIZER = /ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer/;
+
 export async function stopAll() {
   const live = started.filter((r) => !r.exited);
   for (const r of live) r.proc.kill('SIGTERM');
   await Promise.all(live.map((r) => waitExit(r, 3000)));
   for (const r of started) if (!r.exited) r.proc.kill('SIGKILL');
+  const reports = started.filter((r) => SANITIZER.test(r.out.join('')));
   started.length = 0;
   for (const d of tmpdirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  if (reports.length > 0) {
+    const text = reports.map((r) => `--- ${r.name}\n${r.out.join('').slice(-4000)}`).join('\n');
+    throw new Error(`sanitizer reports from ${reports.map((r) => r.name).join(', ')}:\n${text}`);
+  }
 }
