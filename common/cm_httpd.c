@@ -498,6 +498,12 @@ cm_httpd_peer(const struct cm_httpd_req *req)
 }
 
 int
+cm_httpd_http_minor(const struct cm_httpd_req *req)
+{
+    return req->minor;
+}
+
+int
 cm_httpd_alive(const struct cm_httpd_req *req)
 {
     return req->conn != NULL;

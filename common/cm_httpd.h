@@ -86,6 +86,8 @@ const char *cm_httpd_header(const struct cm_httpd_req *req, const char *name);
 const char *cm_httpd_body(const struct cm_httpd_req *req, size_t *len);
 /* 1 when the body passed the limit and was not read: answer 413 */
 int cm_httpd_body_too_large(const struct cm_httpd_req *req);
+/* the request's HTTP minor version: 1 for HTTP/1.1, 0 for HTTP/1.0 */
+int cm_httpd_http_minor(const struct cm_httpd_req *req);
 /* peer address text ("127.0.0.1") owned by req */
 const char *cm_httpd_peer(const struct cm_httpd_req *req);
 /* 1 while the client is still connected */

@@ -20,6 +20,7 @@
 #include "cm_metrics.h"
 #include "gw_eio.h"
 #include "gw_ws.h"
+#include "http.h"
 #include "ws.h"
 
 enum gw_ws_state {
@@ -396,24 +397,6 @@ static void gw_ws_event_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the opening handshake (RFC 6455 4.2) ---- */
 
-static int gw_has_token(const char *v, const char *token)
-{
-    size_t tl = strlen(token);
-
-    while (v != NULL && *v != '\0') {
-        while (*v == ' ' || *v == '\t' || *v == ',')
-            v++;
-        size_t n = strcspn(v, ",");
-        size_t m = n;
-        while (m > 0 && (v[m - 1] == ' ' || v[m - 1] == '\t'))
-            m--;
-        if (m == tl && strncasecmp(v, token, tl) == 0)
-            return 1;
-        v += n;
-    }
-    return 0;
-}
-
 int gw_ws_check_request(struct cm_httpd_req *req)
 {
     const char *up = cm_httpd_header(req, "Upgrade");
@@ -422,8 +405,14 @@ int gw_ws_check_request(struct cm_httpd_req *req)
     const char *key = cm_httpd_header(req, "Sec-WebSocket-Key");
     char accept[29];
 
-    if (strcmp(cm_httpd_method(req), "GET") != 0 || up == NULL
-        || strcasecmp(up, "websocket") != 0 || !gw_has_token(conn, "upgrade")) {
+    struct proto_span conn_span = {conn, conn != NULL ? strlen(conn) : 0};
+
+    /* RFC 6455 4.1: a GET of HTTP/1.1 or later with Upgrade: websocket and
+     * Connection naming Upgrade. */
+    if (strcmp(cm_httpd_method(req), "GET") != 0
+        || cm_httpd_http_minor(req) < 1 || up == NULL
+        || strcasecmp(up, "websocket") != 0 || conn == NULL
+        || !http_header_has_token(&conn_span, "upgrade")) {
         gw_eio_error(req, 400, 3);
         return -1;
     }

@@ -118,7 +118,7 @@ function rawHttp(text) {
   });
 }
 
-test('bad upgrade requests: no key, version 12, not GET', async () => {
+test('bad upgrade requests: no key, version 12, bad key, not GET, HTTP/1.0, no Connection: Upgrade', async () => {
   const base = 'Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
   const p = '/socket.io/?EIO=4&transport=websocket';
   let r = await rawHttp(`GET ${p} HTTP/1.1\r\n${base}Sec-WebSocket-Version: 13\r\n\r\n`);
@@ -130,6 +130,10 @@ test('bad upgrade requests: no key, version 12, not GET', async () => {
   assert.match(r, /^HTTP\/1\.1 400/, 'a key that is not 16 bytes');
   r = await rawHttp(`POST ${p} HTTP/1.1\r\n${base}Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n`);
   assert.match(r, /^HTTP\/1\.1 400/);
+  r = await rawHttp(`GET ${p} HTTP/1.0\r\n${base}Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  assert.match(r, /^HTTP\/1\.1 400/, 'an HTTP/1.0 upgrade');
+  r = await rawHttp(`GET ${p} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  assert.match(r, /^HTTP\/1\.1 400/, 'Connection without Upgrade');
 });
 
 test('Engine.IO request errors: version, transport, unknown sid', async () => {
