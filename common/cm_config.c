@@ -44,6 +44,9 @@ static const struct cm_conf_item cm_conf_common_items[] = {
      "debug|info|warn|error", "lowest level logged"},
     {"SSE_MASTER_KEY", CM_CONF_SECRET, CMC(master_key), NULL, 0, 0, NULL,
      "64 hex chars: AES-256 key sealing project secrets at rest"},
+    {"SSE_MASTER_KEY_PREVIOUS", CM_CONF_SECRET, CMC(master_key_previous),
+     NULL, 0, 0, NULL,
+     "64 hex chars: the key being rotated out; still opens old seals"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -117,7 +120,7 @@ set_value(void *base, const struct cm_conf_item *it, const char *v,
         snprintf(err, errlen, "%s: must be one of %s", it->env, it->choices);
         return -1;
     }
-    if (strcmp(it->env, "SSE_MASTER_KEY") == 0 && !is_hex64(v)) {
+    if (strncmp(it->env, "SSE_MASTER_KEY", 14) == 0 && !is_hex64(v)) {
         snprintf(err, errlen, "%s: must be 64 hex characters", it->env);
         return -1;
     }

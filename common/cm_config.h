@@ -39,6 +39,7 @@ struct cm_conf_common {
     char *log_format;
     char *log_level;
     char *master_key; /* SSE_MASTER_KEY: 64 hex chars, or NULL */
+    char *master_key_previous; /* SSE_MASTER_KEY_PREVIOUS: during rotation */
 };
 
 struct cm_conf_spec {

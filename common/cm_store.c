@@ -105,19 +105,26 @@ struct st_req {
     struct cm_apikey key;              /* key create */
 };
 
+/* A 64-hex key into out; 0 when absent, 1 when set, -1 when bad. */
+static int
+st_key_parse(const char *hex, uint8_t out[32])
+{
+    if (hex == NULL || hex[0] == '\0')
+        return 0;
+    if (strlen(hex) != 64 || cm_hex_decode(hex, 32, out) != 0)
+        return -1;
+    return 1;
+}
+
 int
 cm_store_init(struct cm_store *st, struct cm_redis *redis,
-              const char *master_key_hex)
+              const char *master_hex, const char *previous_hex)
 {
     memset(st, 0, sizeof *st);
     st->redis = redis;
-    if (master_key_hex == NULL || master_key_hex[0] == '\0')
-        return 0;
-    if (strlen(master_key_hex) != 64 ||
-        cm_hex_decode(master_key_hex, 32, st->master_key) != 0)
-        return -1;
-    st->sealed = 1;
-    return 0;
+    st->sealed = st_key_parse(master_hex, st->master_key);
+    st->has_previous = st_key_parse(previous_hex, st->previous_key);
+    return st->sealed < 0 || st->has_previous < 0 ? -1 : 0;
 }
 
 unsigned
@@ -308,7 +315,6 @@ st_project_read(const struct cm_store *st, const redisReply *h,
                 struct cm_project *p)
 {
     char secret[CM_SEALED_MAX + 1];
-    uint8_t plain[64];
 
     memset(p, 0, sizeof *p);
     if (h == NULL || h->type != REDIS_REPLY_ARRAY || h->elements == 0)
@@ -318,18 +324,32 @@ st_project_read(const struct cm_store *st, const redisReply *h,
         st_hget_int(h, "created", &p->created) != 0 ||
         st_hget_str(h, "secret", secret, sizeof secret) != 0)
         return CM_STORE_CORRUPT;
-    if (strncmp(secret, "v1:", 3) == 0) {
-        /* Sealed: without the right master key it is unreadable. */
-        if (!st->sealed ||
-            cm_secret_open(st->master_key, secret, plain, sizeof plain) != 32)
-            return CM_STORE_CORRUPT;
-        memcpy(p->secret, plain, 32);
-        OPENSSL_cleanse(plain, sizeof plain);
-        return CM_STORE_OK;
-    }
-    if (strlen(secret) != 64 || cm_hex_decode(secret, 32, p->secret) != 0)
-        return CM_STORE_CORRUPT;
-    return CM_STORE_OK;
+    return cm_store_secret_open(st, secret, p->secret) == 0
+               ? CM_STORE_OK
+               : CM_STORE_CORRUPT;
+}
+
+int
+cm_store_secret_open(const struct cm_store *st, const char *stored,
+                     uint8_t out[32])
+{
+    uint8_t plain[64];
+    int n = -1;
+
+    if (strncmp(stored, "v1:", 3) != 0)
+        return strlen(stored) == 64 && cm_hex_decode(stored, 32, out) == 0
+                   ? 0
+                   : -1;
+    /* Sealed: without the right master key it is unreadable. During a
+     * rotation the previous key still opens what it sealed. */
+    if (st->sealed)
+        n = cm_secret_open(st->master_key, stored, plain, sizeof plain);
+    if (n != 32 && st->has_previous)
+        n = cm_secret_open(st->previous_key, stored, plain, sizeof plain);
+    if (n == 32)
+        memcpy(out, plain, 32);
+    OPENSSL_cleanse(plain, sizeof plain);
+    return n == 32 ? 0 : -1;
 }
 
 /* ---- requests ---- */
@@ -430,14 +450,15 @@ st_project_created(struct st_req *q, const redisReply *reply)
         q->cb.project(CM_STORE_OK, &q->project, q->arg);
 }
 
-/* The stored form of a secret: sealed when a master key is set. */
-static int
-st_secret_text(const struct cm_store *st, const uint8_t secret[32],
-               char out[CM_SEALED_MAX + 1])
+int
+cm_store_secret_seal(const struct cm_store *st, const uint8_t secret[32],
+                     char *out, size_t cap)
 {
     if (st->sealed)
-        return cm_secret_seal(st->master_key, secret, 32, out,
-                              CM_SEALED_MAX + 1) < 0 ? -1 : 0;
+        return cm_secret_seal(st->master_key, secret, 32, out, cap) < 0 ? -1
+                                                                         : 0;
+    if (cap < 65)
+        return -1;
     cm_hex_encode(secret, 32, out);
     return 0;
 }
@@ -460,7 +481,8 @@ cm_store_project_create(struct cm_store *st, const char *id,
     snprintf(q->project.name, sizeof q->project.name, "%s", name);
     q->project.created = (int64_t)time(NULL);
     if (cm_random_bytes(q->project.secret, 32) != 0 ||
-        st_secret_text(st, q->project.secret, secret) != 0)
+        cm_store_secret_seal(st, q->project.secret, secret,
+                             sizeof secret) != 0)
         return st_fail_later(q, CM_STORE_UNAVAILABLE);
     snprintf(key, sizeof key, CM_K_PROJECT, id);
     snprintf(created, sizeof created, "%lld", (long long)q->project.created);

@@ -57,16 +57,34 @@ struct cm_apikey {
     int revoked;
 };
 
-/* Store context: the Redis link and the optional master key. */
+/* Store context: the Redis link and the optional master keys. */
 struct cm_store {
     struct cm_redis *redis;
     int sealed;             /* 1 when master_key is set */
     uint8_t master_key[32];
+    int has_previous;       /* 1 while a rotation is under way */
+    uint8_t previous_key[32];
 };
 
-/* master_key_hex: NULL or 64 hex chars. Returns 0 or -1 (bad key). */
+/*
+ * master_hex (SSE_MASTER_KEY) and previous_hex (SSE_MASTER_KEY_PREVIOUS):
+ * NULL, "" or 64 hex chars. New secrets are sealed with the master key;
+ * during a rotation, secrets sealed with the previous key still open
+ * (the README's "Rotating SSE_MASTER_KEY" gives the procedure).
+ * Returns 0 or -1 (a bad key).
+ */
 int cm_store_init(struct cm_store *st, struct cm_redis *redis,
-                  const char *master_key_hex);
+                  const char *master_hex, const char *previous_hex);
+
+/* Open a stored secret field (hex, or "v1:" sealed with the current or the
+ * previous key) into out. Returns 0, or -1 when it cannot be read. */
+int cm_store_secret_open(const struct cm_store *st, const char *stored,
+                         uint8_t out[32]);
+
+/* The stored form of secret under the current key ("v1:..." when a master
+ * key is set, else hex). out holds CM_SEALED_MAX bytes. 0 or -1. */
+int cm_store_secret_seal(const struct cm_store *st, const uint8_t secret[32],
+                         char *out, size_t cap);
 
 /* "publish_event" -> bit; 0 for an unknown name. */
 unsigned cm_scope_parse(const char *name, size_t len);

@@ -159,8 +159,9 @@ static int gw_start(struct gw_proc *p)
     ctx->tag[CM_GW_TAG_LEN] = '\0';
     if ((ctx->redis = cm_redis_new(ctx->base, &url, "gateway")) == NULL)
         return -1;
-    if (cm_store_init(&ctx->store, ctx->redis, ctx->common.master_key) != 0) {
-        cm_error("bad configuration", KV_S("error", "SSE_MASTER_KEY: not 64 hex"));
+    if (cm_store_init(&ctx->store, ctx->redis, ctx->common.master_key,
+                      ctx->common.master_key_previous) != 0) {
+        cm_error("bad configuration", KV_S("error", "SSE_MASTER_KEY(_PREVIOUS): not 64 hex"));
         return -1;
     }
     if ((ctx->metrics = cm_metrics_new("gateway", ctx->common.node_id)) == NULL

@@ -149,9 +149,10 @@ pub_connect(struct pub_ctx *ctx)
     }
     if ((ctx->redis = cm_redis_new(ctx->base, &url, "publisher")) == NULL)
         return -1;
-    if (cm_store_init(&ctx->store, ctx->redis, ctx->common.master_key) != 0) {
+    if (cm_store_init(&ctx->store, ctx->redis, ctx->common.master_key,
+                      ctx->common.master_key_previous) != 0) {
         cm_error("bad configuration",
-                 KV_S("error", "SSE_MASTER_KEY: not 64 hex characters"));
+                 KV_S("error", "SSE_MASTER_KEY(_PREVIOUS): not 64 hex characters"));
         return -1;
     }
     return 0;

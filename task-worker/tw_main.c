@@ -185,8 +185,9 @@ static int tw_start(struct tw_ctx *ctx, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (cm_store_init(&ctx->store, ctx->redis, ctx->common.master_key)) {
-        snprintf(err, errlen, "SSE_MASTER_KEY: must be 64 hex characters");
+    if (cm_store_init(&ctx->store, ctx->redis, ctx->common.master_key,
+                      ctx->common.master_key_previous)) {
+        snprintf(err, errlen, "SSE_MASTER_KEY(_PREVIOUS): must be 64 hex characters");
         return -1;
     }
     ctx->httpd = cm_httpd_new(ctx->base, &hc, tw_routes,

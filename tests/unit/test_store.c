@@ -341,8 +341,8 @@ test_sealed(void)
     uint8_t secret[32];
     char hex[65];
 
-    T_EQ_INT(cm_store_init(&st, rd, "xyz"), -1);
-    T_EQ_INT(cm_store_init(&st, rd, MASTER), 0);
+    T_EQ_INT(cm_store_init(&st, rd, "xyz", NULL), -1);
+    T_EQ_INT(cm_store_init(&st, rd, MASTER, NULL), 0);
     T_EQ_INT(st.sealed, 1);
     T_EQ_INT(project_create(&st, "sealed", "S"), CM_STORE_OK);
     memcpy(secret, res.project.secret, 32);
@@ -356,11 +356,11 @@ test_sealed(void)
     freeReplyObject(r);
 
     /* Without the master key, or with another, it is unreadable. */
-    cm_store_init(&plain, rd, NULL);
+    cm_store_init(&plain, rd, NULL, NULL);
     T_EQ_INT(project_get(&plain, "sealed"), CM_STORE_CORRUPT);
     memcpy(wrong_hex, MASTER, sizeof wrong_hex);
     wrong_hex[0] = 'f';
-    cm_store_init(&wrong, rd, wrong_hex);
+    cm_store_init(&wrong, rd, wrong_hex, NULL);
     T_EQ_INT(project_get(&wrong, "sealed"), CM_STORE_CORRUPT);
 
     /* Verification unseals the project too. */
@@ -370,6 +370,24 @@ test_sealed(void)
     T_EQ_INT(verify(&st, key, NOW), CM_STORE_OK);
     T_CHECK(memcmp(res.project.secret, secret, 32) == 0);
     T_EQ_INT(verify(&plain, key, NOW), CM_STORE_CORRUPT);
+
+    /* Rotation: with the old key as previous, the new master opens what
+     * the old one sealed, and seals new secrets with the new key only. */
+    struct cm_store rot;
+    char sealed[CM_SEALED_MAX + 1];
+    uint8_t back[32];
+
+    T_EQ_INT(cm_store_init(&rot, rd, wrong_hex, MASTER), 0);
+    T_EQ_INT(project_get(&rot, "sealed"), CM_STORE_OK);
+    T_CHECK(memcmp(res.project.secret, secret, 32) == 0);
+    T_EQ_INT(cm_store_secret_seal(&rot, secret, sealed, sizeof sealed), 0);
+    T_EQ_INT(cm_store_secret_open(&wrong, sealed, back), 0);
+    T_CHECK(memcmp(back, secret, 32) == 0);
+    T_EQ_INT(cm_store_secret_open(&st, sealed, back), -1);
+    T_EQ_INT(cm_store_init(&rot, rd, wrong_hex, "nothex"), -1);
+    /* Plain hex (from before any master key) still opens. */
+    T_EQ_INT(cm_store_secret_open(&rot, hex, back), 0);
+    T_CHECK(memcmp(back, secret, 32) == 0);
 }
 
 static void
@@ -379,7 +397,7 @@ test_down(void)
     struct cm_redis *dead = cm_redis_new(base, &u, "dead");
     struct cm_store st;
 
-    cm_store_init(&st, dead, NULL);
+    cm_store_init(&st, dead, NULL, NULL);
     T_EQ_INT(cm_store_project_get(&st, "acme", project_cb, NULL), -1);
     cm_redis_free(dead);
 }
@@ -411,7 +429,7 @@ main(void)
     T_EQ_INT(cm_redis_up(rd), 1);
     cm_redis_set_state_cb(rd, NULL, NULL);
 
-    cm_store_init(&st, rd, NULL);
+    cm_store_init(&st, rd, NULL, NULL);
     test_projects(&st);
     test_keys(&st);
     test_json();
