@@ -123,6 +123,7 @@ static void gw_upgrade_request(struct gw_ctx *ctx, struct cm_httpd_req *req,
     }
     if (gw_ws_check_request(req) != 0)
         return;
+    s->probed = 0;
     s->probe = gw_ws_accept(ctx, req, s);
 }
 
@@ -247,7 +248,11 @@ static void gw_eio_probe(struct gw_session *s, struct gw_ws *c, int binary,
 {
     if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
         gw_ws_send_text(c, "3probe", 6);
-        gw_session_send_eio(s, "6", 1); /* releases the held GET */
+        /* a noop ends the held GET (or the next one, gw_polling_get) so
+         * the client can pause polling; never queued in s->pq, where it
+         * would reach the WebSocket after the upgrade */
+        s->probed = 1;
+        gw_polling_release(s, "6");
     } else if (!binary && len == 1 && data[0] == '5') {
         gw_session_upgrade(s);
     } else {

@@ -34,6 +34,11 @@ void gw_polling_get(struct gw_session *s, struct cm_httpd_req *req)
         cm_httpd_reply_buffer(req, 200, GW_POLL_CTYPE, s->pq);
         return;
     }
+    if (s->probe != NULL && s->probed) {
+        /* upgrading: the client waits for this poll to end before "5" */
+        cm_httpd_reply(req, 200, GW_POLL_CTYPE, "6", 1);
+        return;
+    }
     s->get = req;
     cm_httpd_on_close(req, gw_polling_closed, s);
 }

@@ -287,10 +287,12 @@ void gw_session_end(struct gw_session *s, enum gw_close_reason why,
     if (s->ws != NULL) {
         gw_ws_close(s->ws, code);
     } else if (s->pq != NULL) {
-        /* Engine.IO close, after what is queued, to a held GET */
+        /* Engine.IO close, after what is queued, to a held GET; when the
+         * client itself closed, a noop ends its poll, as the reference
+         * does (engine.io-protocol test suite, "forcefully closes") */
         if (evbuffer_get_length(s->pq) > 0)
             evbuffer_add(s->pq, "\x1e", 1);
-        evbuffer_add(s->pq, "1", 1);
+        evbuffer_add(s->pq, why == GW_CR_CLIENT ? "6" : "1", 1);
         gw_polling_flush(s);
     }
     if (s->bin != NULL) {

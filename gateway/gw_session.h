@@ -73,6 +73,7 @@ struct gw_session {
     uint8_t sio;                   /* enum gw_sio_state */
     uint8_t phase;                 /* enum gw_phase */
     uint8_t queued;                /* on a dirty list or the dead list */
+    uint8_t probed;                /* the probe answered "3probe" */
     uint8_t in_sio_tree;
     uint8_t why;                   /* enum gw_close_reason, once closed */
     char eio_sid[GW_EIO_SID_LEN + 1];
