@@ -188,8 +188,9 @@ static int gw_start(struct gw_proc *p)
                               sizeof(gw_routes) / sizeof(gw_routes[0]), ctx,
                               ctx->metrics, err, sizeof(err));
     if (ctx->httpd == NULL) {
-        cm_error("cannot listen", KV_S("addr", ctx->conf.addr),
-                 KV_S("error", err));
+        /* name the setting, as every other configuration error does */
+        cm_error("cannot listen", KV_S("setting", "SSE_GATEWAY_ADDR"),
+                 KV_S("addr", ctx->conf.addr), KV_S("error", err));
         return -1;
     }
     if (gw_app_init(ctx) != 0) {
