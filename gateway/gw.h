@@ -92,6 +92,9 @@ struct gw_app_state {
     int tracked;           /* 1 once it has tracked (private) joins */
     int pending;           /* async requests in flight (auth, joins) */
     LIST_HEAD(, gw_member) members;
+    /* private listens waiting for their signing key's check: a remove of
+     * the same channel meanwhile cancels the join (gw_app.c) */
+    LIST_HEAD(, gw_app_listen) listens;
 };
 
 /* The app state of a session (never NULL while the session lives). */

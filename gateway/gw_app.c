@@ -114,10 +114,22 @@ gw_app_channel(struct gw_session *s, int64_t ack_id,
 /* ---- listen ---- */
 
 struct gw_app_listen {
+    LIST_ENTRY(gw_app_listen) link; /* on app->listens while checked */
     struct gw_session *s;
     int64_t ack_id;
+    int cancelled; /* a remove of the channel came while it waited */
     char channel[CHAN_NAME_MAX + 1];
 };
+
+/* Off app->listens and freed (the session outlives its async calls). */
+static void
+gw_app_listen_free(void *arg)
+{
+    struct gw_app_listen *l = arg;
+
+    LIST_REMOVE(l, link);
+    free(l);
+}
 
 static void
 gw_app_listen_tracked(struct gw_ctx *ctx, int ok, void *arg)
@@ -174,10 +186,18 @@ gw_app_listen_authed(struct gw_ctx *ctx, struct gw_session *s,
 {
     struct gw_app_listen *l = arg;
 
+    LIST_REMOVE(l, link);
     if (err != NULL) {
         cm_debug("listen refused", KV_S("sid", gw_session_app(s)->sid),
                  KV_S("channel", l->channel), KV_S("reason", err));
         gw_app_error(s, l->ack_id, err);
+        free(l);
+        return;
+    }
+    if (l->cancelled) {
+        /* As if run in order: the listen succeeded, then the remove that
+         * the client sent after it took the channel away again. */
+        gw_app_success(s, l->ack_id, "listening to", l->channel);
         free(l);
         return;
     }
@@ -217,8 +237,9 @@ gw_app_listen(struct gw_ctx *ctx, struct gw_session *s, int64_t ack_id,
         gw_app_error(s, ack_id, cm_token_strerror(CM_TOKEN_MALFORMED));
         free(l);
     } else {
+        LIST_INSERT_HEAD(&app->listens, l, link);
         gw_auth_channel(ctx, s, l->channel, token, gw_app_listen_authed,
-                        free, l);
+                        gw_app_listen_free, l);
     }
 }
 
@@ -232,10 +253,16 @@ gw_app_remove(struct gw_ctx *ctx, struct gw_session *s, int64_t ack_id,
               const struct proto_span *obj)
 {
     char channel[CHAN_NAME_MAX + 1];
+    struct gw_app_listen *l;
     struct gw_member *m;
 
     if (gw_app_channel(s, ack_id, obj, channel) != 0)
         return;
+    /* Requests take effect in the order sent: a listen of this channel
+     * still checking its token must not join after this remove. */
+    LIST_FOREACH(l, &gw_session_app(s)->listens, link)
+        if (strcmp(l->channel, channel) == 0)
+            l->cancelled = 1;
     if ((m = gw_rooms_find(s, channel)) == NULL) {
         gw_app_success(s, ack_id, "not listening to", channel);
         return;

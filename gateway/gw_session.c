@@ -217,6 +217,7 @@ struct gw_session *gw_session_new(struct gw_ctx *ctx, enum gw_transport t)
     gw_rand_alnum(s->app.sid + CM_GW_TAG_LEN, CM_SID_LEN - CM_GW_TAG_LEN);
     s->app.sid[CM_SID_LEN] = '\0';
     LIST_INIT(&s->app.members);
+    LIST_INIT(&s->app.listens);
     evtimer_assign(&s->timer, ctx->base, gw_timer_cb, s);
     s->phase = GW_PH_INTERVAL;
     s->phase_due = now + ctx->conf.ping_interval;

@@ -196,6 +196,34 @@ test('private channels: every bad token is refused, a good one joins', async () 
   c.sock.close();
 });
 
+test('requests take effect in the order sent: a remove right after a private listen wins', async () => {
+  // One polling POST carries both packets, so the gateway reads the remove
+  // while the listen still waits for its signing key's check in Redis.
+  const ch = 'private-race.1';
+  const good = await token(A.key, ch);
+  const base = `${gw1.url}/socket.io/?EIO=4&transport=polling`;
+  const { sid } = JSON.parse((await http('GET', base)).text.slice(1));
+  const url = `${base}&sid=${sid}`;
+  const post = (body) => http('POST', url, { raw: body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+  assert.equal((await post(`40${JSON.stringify({ apiKey: A.key })}`)).status, 200);
+  assert.match((await http('GET', url)).text, /^40\{"sid"/);
+  const listenPkt = `421${JSON.stringify(['listen', { channelName: ch, authToken: good }])}`;
+  const removePkt = `422${JSON.stringify(['remove', { channelName: ch }])}`;
+  assert.equal((await post(`${listenPkt}\x1e${removePkt}`)).status, 200);
+  const got = [];
+  await waitFor(async () => {
+    got.push(...(await http('GET', url)).text.split('\x1e'));
+    return got.some((p) => p.startsWith('431')) && got.some((p) => p.startsWith('432'));
+  }, { what: 'both acks' });
+  assert.equal(JSON.parse(got.find((p) => p.startsWith('431')).slice(3))[0].code, 'Success');
+  assert.equal(JSON.parse(got.find((p) => p.startsWith('432')).slice(3))[0].code, 'Success');
+  // Not a member: nothing is tracked for the channel, and a publish sends
+  // nothing (the next poll only ends with a noop or a ping).
+  const tracked = await redis.cliRaw('EVAL', "local n = 0 for _, k in ipairs(redis.call('KEYS', 'sse:{p:alpha}:keysocks:*')) do for _, m in ipairs(redis.call('SMEMBERS', k)) do if string.find(m, ARGV[1], 1, true) then n = n + 1 end end end return n", '0', ch);
+  assert.equal(tracked.trim(), '0', 'nothing tracked for the removed channel');
+  await post('41');
+});
+
 test('expiry: an expired signing key refuses its tokens and its connections', async () => {
   const c = await client(gw2, A.key);
   const short = await setupProject(pub, 'alpha', ['sign_token', 'listen'], { ttlSeconds: 2 });
