@@ -97,6 +97,13 @@ struct gw_app_state {
     LIST_HEAD(, gw_app_listen) listens;
 };
 
+/* Help text of sse_errors_total{kind}: kinds connect_refused (a CONNECT
+ * answered CONNECT_ERROR) and request (a request answered Error). */
+#define GW_ERRORS_HELP "Refused connections and requests answered Error"
+
+/* The process context a session belongs to. */
+struct gw_ctx *gw_session_ctx(struct gw_session *s);
+
 /* The app state of a session (never NULL while the session lives). */
 struct gw_app_state *gw_session_app(struct gw_session *s);
 /* 1 while the session is open (async callbacks must check: the session

@@ -341,6 +341,11 @@ struct gw_app_state *gw_session_app(struct gw_session *s)
     return &s->app;
 }
 
+struct gw_ctx *gw_session_ctx(struct gw_session *s)
+{
+    return s->ctx;
+}
+
 int gw_session_alive(const struct gw_session *s)
 {
     return s->open;

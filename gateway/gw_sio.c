@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cm_log.h"
+#include "cm_metrics.h"
 #include "gw_sio.h"
 #include "json.h"
 #include "sio.h"
@@ -204,6 +205,9 @@ void gw_session_connect_reject(struct gw_session *s, const char *message)
 
     if (!s->open || s->sio != GW_SIO_CONNECTING)
         return;
+    cm_counter_inc(cm_metrics_counter(s->ctx->metrics, "sse_errors_total",
+                                      "kind=\"connect_refused\"",
+                                      GW_ERRORS_HELP));
     s->sio = GW_SIO_NONE; /* the client may try again on this session */
     if (message == NULL)
         message = "Connection refused";

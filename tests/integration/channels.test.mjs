@@ -339,6 +339,12 @@ test('metrics: events in and out, channels gauge, fan-out histogram', async () =
   assert.ok(value('sse_events_out_total') >= 1000, 'deliveries');
   assert.ok(value('sse_channels') >= 0, 'channels gauge');
   assert.ok(value('sse_fanout_seconds_count') >= 1000, 'fan-out histogram');
+  const errors = (kind) => {
+    const m = r.text.match(new RegExp(`^sse_errors_total\\{[^}]*kind="${kind}"[^}]*\\} (\\S+)$`, 'm'));
+    return m ? Number(m[1]) : NaN;
+  };
+  assert.ok(errors('request') >= 5, 'requests answered Error are counted');
+  assert.ok(errors('connect_refused') >= 1, 'refused CONNECTs are counted');
 });
 
 test('no secret in any log line', () => {
