@@ -134,7 +134,13 @@ answer_405(struct cm_httpd_req *req)
     char allow[128] = "";
     for (size_t i = 0; i < h->nroutes + NBUILTINS; i++) {
         const struct cm_httpd_route *rt = route_at(h, i);
-        if (!path_match(rt->path, req->path, NULL) || strstr(allow, rt->method))
+        if (!path_match(rt->path, req->path, NULL))
+            continue;
+        /* the metrics label is the route's pattern, never the raw path: a
+         * path is unbounded and may hold '"' or '\' */
+        if (req->route_name == NULL)
+            req->route_name = rt->name ? rt->name : rt->path;
+        if (strstr(allow, rt->method))
             continue;
         size_t n = strlen(allow);
         snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "",
@@ -162,7 +168,7 @@ cm_httpd_route_dispatch(struct cm_httpd_req *req)
     int path_matched;
     cm_httpd_route_find(h, req, &path_matched);
     if (path_matched) {
-        req->route_name = req->path;
+        req->route_name = NULL; /* answer_405 names it by its pattern */
         answer_405(req);
     } else if (conf->prefix && conf->prefix_handler &&
                strncmp(req->path, conf->prefix, strlen(conf->prefix)) == 0) {
