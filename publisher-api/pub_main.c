@@ -122,8 +122,9 @@ pub_start(struct pub_ctx *ctx)
     ctx->httpd = cm_httpd_new(ctx->base, &hc, pub_routes, pub_nroutes, ctx,
                               ctx->metrics, err, sizeof(err));
     if (ctx->httpd == NULL) {
-        cm_error("cannot listen", KV_S("addr", ctx->conf.addr),
-                 KV_S("error", err));
+        /* name the setting, as every other configuration error does */
+        cm_error("cannot listen", KV_S("setting", "SSE_PUBLISHER_ADDR"),
+                 KV_S("addr", ctx->conf.addr), KV_S("error", err));
         return -1;
     }
     ctx->sigterm = evsignal_new(ctx->base, SIGTERM, pub_on_signal, ctx);

@@ -171,6 +171,7 @@ static int tw_start(struct tw_ctx *ctx, char *err, size_t errlen)
         .cors_origins = ctx->common.cors_origins,
         .ready = tw_ready,
     };
+    char why[200];
 
     if (cm_redis_url_parse(ctx->common.redis_url, &ctx->url, err, errlen))
         return -1;
@@ -192,9 +193,12 @@ static int tw_start(struct tw_ctx *ctx, char *err, size_t errlen)
     }
     ctx->httpd = cm_httpd_new(ctx->base, &hc, tw_routes,
                               sizeof(tw_routes) / sizeof(tw_routes[0]), ctx,
-                              ctx->metrics, err, errlen);
-    if (ctx->httpd == NULL)
+                              ctx->metrics, why, sizeof(why));
+    if (ctx->httpd == NULL) {
+        /* name the setting, as every other configuration error does */
+        snprintf(err, errlen, "SSE_WORKER_ADDR: %s", why);
         return -1;
+    }
     ctx->consumer = tw_consumer_new(ctx);
     ctx->sweeper = tw_sweeper_new(ctx);
     ctx->ev_term = evsignal_new(ctx->base, SIGTERM, tw_on_signal, ctx);
