@@ -115,18 +115,9 @@ static int parse_sources(struct lg_opts *o, const char *s)
     return 0;
 }
 
-static int parse_opts(struct lg_ctx *ctx, int argc, char **argv)
+static void opts_defaults(struct lg_opts *o)
 {
-    static const struct option lo[] = {
-        {"url", 1, 0, 'u'}, {"publish-url", 1, 0, 'P'}, {"key", 1, 0, 'k'},
-        {"publish-key", 1, 0, 'K'}, {"clients", 1, 0, 'c'},
-        {"rate", 1, 0, 'r'}, {"seconds", 1, 0, 's'}, {"sources", 1, 0, 'S'},
-        {"channel", 1, 0, 'C'}, {"token", 1, 0, 'T'}, {"drain", 1, 0, 'd'},
-        {"connect-timeout", 1, 0, 't'}, {"connect-concurrency", 1, 0, 'n'},
-        {"pub-conns", 1, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    struct lg_opts *o = &ctx->o;
     const char *env;
-    int ch;
 
     snprintf(o->url, sizeof(o->url), "http://127.0.0.1:8080");
     snprintf(o->publish_url, sizeof(o->publish_url),
@@ -143,6 +134,21 @@ static int parse_opts(struct lg_ctx *ctx, int argc, char **argv)
     o->connect_timeout = 60;
     o->connect_concurrency = 200;
     o->pub_conns = 8;
+}
+
+static int parse_opts(struct lg_ctx *ctx, int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"url", 1, 0, 'u'}, {"publish-url", 1, 0, 'P'}, {"key", 1, 0, 'k'},
+        {"publish-key", 1, 0, 'K'}, {"clients", 1, 0, 'c'},
+        {"rate", 1, 0, 'r'}, {"seconds", 1, 0, 's'}, {"sources", 1, 0, 'S'},
+        {"channel", 1, 0, 'C'}, {"token", 1, 0, 'T'}, {"drain", 1, 0, 'd'},
+        {"connect-timeout", 1, 0, 't'}, {"connect-concurrency", 1, 0, 'n'},
+        {"pub-conns", 1, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    struct lg_opts *o = &ctx->o;
+    int ch;
+
+    opts_defaults(o);
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (ch) {
         case 'u': snprintf(o->url, sizeof(o->url), "%s", optarg); break;
