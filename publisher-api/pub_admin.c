@@ -185,8 +185,7 @@ field_scopes(struct pub_call *call)
     return bits;
 }
 
-/* ttlSeconds: absent or null (0: never expires, as an optional field of
- * the seed's NestJS DTO reads null) or a positive integer, written as
+/* ttlSeconds: absent (0: never expires) or a positive integer, written as
  * digits. Returns 0, or -1 after answering 400. */
 static int
 field_ttl(struct pub_call *call, int64_t *ttl)
@@ -199,8 +198,6 @@ field_ttl(struct pub_call *call, int64_t *ttl)
         PROTO_OK)
         return 0;
     v = jscan_trim(v.p, v.len);
-    if (jscan_kind(v.p, v.len) == JSCAN_NULL)
-        return 0;
     if (jscan_kind(v.p, v.len) != JSCAN_NUMBER || v.len == 0 ||
         v.len > PUB_TTL_DIGITS_MAX || v.p[0] == '0')
         goto bad;
