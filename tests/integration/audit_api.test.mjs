@@ -1,7 +1,7 @@
 // audit_api.test.mjs - an outside-in audit of sse-publisher-api and
 // sse-task-worker against CONTRACT.md sections 1, 2, 3 and 6, on what no
 // other file checks: metrics labels of 405 answers, listen-address errors
-// naming their variable, ttlSeconds null, SSE_REDIS_URL with a password and
+// naming their variable, key fields, SSE_REDIS_URL with a password and
 // over a unix socket, JSON log lines carrying SSE_NODE_ID, and CORS lists.
 
 import { test, before, after } from 'node:test';
@@ -101,14 +101,16 @@ test('a bad listen address is a configuration error naming its variable', async 
   assert.match(busy.err, /SSE_PUBLISHER_ADDR.*in use|in use.*SSE_PUBLISHER_ADDR/);
 });
 
-test('ttlSeconds null means a key that never expires; other non-integers stay 400', async () => {
+test('key create: the exact 201 fields, key only at creation, ttlSeconds a positive integer', async () => {
   await admin(pub).createProject('aud-ttl');
-  const k = await admin(pub).createKey('aud-ttl', ['publish_event'], { ttlSeconds: null });
+  const k = await admin(pub).createKey('aud-ttl', ['publish_event']);
   assert.equal(k.status, 201, k.text);
+  assert.equal(k.headers.get('content-type'), 'application/json');
   assert.equal(k.body.expiresAt, null);
   assert.equal(typeof k.body.createdAt, 'number');
   assert.deepEqual(Object.keys(k.body), ['id', 'key', 'projectId', 'name', 'scopes', 'createdAt', 'expiresAt']);
-  for (const bad of [0, -1, 1.5, '60', true, [], {}]) {
+  assert.ok(k.body.key.includes(k.body.id), 'the key holds its record id verbatim');
+  for (const bad of [0, -1, 1.5, '60', true, null, [], {}]) {
     const r = await admin(pub).createKey('aud-ttl', ['publish_event'], { ttlSeconds: bad });
     assert.equal(r.status, 400, `ttlSeconds ${JSON.stringify(bad)}: ${r.text}`);
     assert.equal(r.body.statusCode, 400);
@@ -116,8 +118,7 @@ test('ttlSeconds null means a key that never expires; other non-integers stay 40
   const list = await admin(pub).listKeys('aud-ttl');
   assert.equal(list.status, 200);
   assert.deepEqual(list.body.map((x) => x.id), [k.body.id]);
-  assert.ok(!('key' in list.body[0]), 'key only at creation');
-  assert.ok(Array.isArray(list.body[0].scopes));
+  assert.deepEqual(Object.keys(list.body[0]), ['id', 'projectId', 'name', 'scopes', 'createdAt', 'expiresAt']);
 });
 
 test('SSE_REDIS_URL with a password (percent-encoded) and over a unix socket', async () => {
