@@ -34,9 +34,25 @@ static const char ctl_usage[] =
     "\n"
     "Environment: SSE_PUBLISHER_URL (" SSEPUB_DEFAULT_URL "), SSE_WORKER_URL\n"
     "(" CTL_DEFAULT_WORKER_URL "), SSE_ADMIN_TOKEN, SSE_API_KEY,\n"
-    "SSE_INTERNAL_TOKEN. Prints the server's JSON; exit 0 on success, 1 with\n"
-    "the server's message on stderr, 2 on a usage error, 3 if unreachable.\n"
+    "SSE_INTERNAL_TOKEN; each overridden by its flag, anywhere on the line:\n"
+    "--publisher-url, --worker-url, --admin-token, --api-key, --internal-token\n"
+    "(--flag V or --flag=V). Prints the server's JSON; exit 0 on success, 1\n"
+    "with the server's message on stderr, 2 on a usage error, 3 if\n"
+    "unreachable.\n"
     "  --help, --version\n";
+
+/* The settings every command reads from the environment, and the flags
+ * that override them (CONTRACT.md section 1). */
+static const struct ctl_setting {
+    const char *flag, *env;
+} ctl_settings[] = {
+    {"publisher-url", "SSE_PUBLISHER_URL"},
+    {"worker-url", "SSE_WORKER_URL"},
+    {"admin-token", "SSE_ADMIN_TOKEN"},
+    {"api-key", "SSE_API_KEY"},
+    {"internal-token", "SSE_INTERNAL_TOKEN"},
+};
+#define CTL_NSETTINGS (sizeof(ctl_settings) / sizeof(ctl_settings[0]))
 
 /* One command's parsed arguments. */
 struct ctl_args {
@@ -44,6 +60,8 @@ struct ctl_args {
     int npos;
     const char *const *names; /* option names the command takes */
     const char *vals[CTL_MAX_OPTS];
+    /* setting flags by ctl_settings index; NULL: the environment decides */
+    const char *settings[sizeof(ctl_settings) / sizeof(ctl_settings[0])];
 };
 
 /* A growing string (JSON bodies, paths). */
@@ -163,11 +181,58 @@ ctl_parse(int argc, char **argv, struct ctl_args *a)
 }
 
 /* One request; print the answer. Returns the exit status. */
-static int
-ctl_call(const char *url_env, const char *url_def, const char *token_env,
-         const char *method, const char *path, const char *body)
+/* A setting by its variable name: the flag's value, else the environment. */
+static const char *
+ctl_setting(const struct ctl_args *a, const char *env)
 {
-    const char *url = getenv(url_env), *token = getenv(token_env);
+    size_t i;
+
+    for (i = 0; i < CTL_NSETTINGS; i++)
+        if (strcmp(ctl_settings[i].env, env) == 0 && a->settings[i] != NULL)
+            return a->settings[i];
+    return getenv(env);
+}
+
+/* Take the setting flags out of argv wherever they are (argv keeps its
+ * other words in order). Returns the new argc, or -1 after a usage error. */
+static int
+ctl_take_settings(int argc, char **argv, struct ctl_args *a)
+{
+    int i, out = 1;
+    size_t k, nl;
+
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i], *eq;
+
+        for (k = 0; k < CTL_NSETTINGS && strncmp(arg, "--", 2) == 0; k++) {
+            eq = strchr(arg, '=');
+            nl = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+            if (strlen(ctl_settings[k].flag) == nl &&
+                strncmp(ctl_settings[k].flag, arg + 2, nl) == 0)
+                break;
+        }
+        if (k == CTL_NSETTINGS || strncmp(arg, "--", 2) != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (eq != NULL)
+            a->settings[k] = eq + 1;
+        else if (i + 1 < argc)
+            a->settings[k] = argv[++i];
+        else
+            return ctl_usage_error("option needs a value"), -1;
+    }
+    argv[out] = NULL;
+    return out;
+}
+
+static int
+ctl_call(const struct ctl_args *a, const char *url_env, const char *url_def,
+         const char *token_env, const char *method, const char *path,
+         const char *body)
+{
+    const char *url = ctl_setting(a, url_env);
+    const char *token = ctl_setting(a, token_env);
     struct ssepub *c = ssepub_new(url != NULL && *url ? url : url_def, NULL);
     char *resp = NULL;
     int status = 0, rc, ex;
@@ -195,11 +260,12 @@ ctl_call(const char *url_env, const char *url_def, const char *token_env,
     return ex;
 }
 
+/* Both expect the command's struct ctl_args *a in scope. */
 #define CTL_PUB(method, path, body, token)                                    \
-    ctl_call("SSE_PUBLISHER_URL", SSEPUB_DEFAULT_URL, (token), (method),     \
+    ctl_call(a, "SSE_PUBLISHER_URL", SSEPUB_DEFAULT_URL, (token), (method),     \
              (path), (body))
 #define CTL_WORKER(method, path)                                              \
-    ctl_call("SSE_WORKER_URL", CTL_DEFAULT_WORKER_URL, "SSE_INTERNAL_TOKEN", \
+    ctl_call(a, "SSE_WORKER_URL", CTL_DEFAULT_WORKER_URL, "SSE_INTERNAL_TOKEN", \
              (method), (path), NULL)
 
 /* ---- commands: a->pos and a->vals filled per the command's table row ---- */
@@ -362,6 +428,9 @@ main(int argc, char **argv)
     size_t i;
     int skip, ex;
 
+    memset(&a, 0, sizeof(a));
+    if ((argc = ctl_take_settings(argc, argv, &a)) < 0)
+        return CTL_EXIT_USAGE;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         fputs(ctl_usage, argc < 2 ? stderr : stdout);
@@ -378,7 +447,6 @@ main(int argc, char **argv)
             (c->verb != NULL && (argc < 3 || strcmp(argv[2], c->verb) != 0)))
             continue;
         skip = c->verb != NULL ? 3 : 2;
-        memset(&a, 0, sizeof(a));
         a.names = c->opts;
         if (ctl_parse(argc - skip, argv + skip, &a) != 0)
             return CTL_EXIT_USAGE;

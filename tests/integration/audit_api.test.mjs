@@ -209,3 +209,33 @@ test('CORS list: an allowed origin is echoed with credentials, a foreign one is 
   assert.equal(preBad.headers.get('access-control-allow-origin'), null);
   await p.stop();
 });
+
+test('ssectl: flags override the environment (--publisher-url, --admin-token, --api-key, --worker-url, --internal-token)', async () => {
+  const run = (args, env = {}) => new Promise((resolve) => {
+    const p = spawn(BIN.ssectl, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('exit', (code) => resolve({ code, out, err }));
+  });
+  const deadEnv = { SSE_PUBLISHER_URL: 'http://127.0.0.1:1', SSE_WORKER_URL: 'http://127.0.0.1:1',
+    SSE_ADMIN_TOKEN: 'wrong', SSE_INTERNAL_TOKEN: 'wrong', SSE_API_KEY: 'wrong' };
+  const pc = await run(['--publisher-url', pub.url, '--admin-token', ADMIN_TOKEN,
+    'project', 'create', 'aud-ctl', '--name', 'CTL'], deadEnv);
+  assert.equal(pc.code, 0, pc.err);
+  assert.deepEqual(JSON.parse(pc.out), { id: 'aud-ctl', name: 'CTL' });
+  const kc = await run(['key', 'create', '--project', 'aud-ctl', '--scopes', 'publish_event',
+    `--publisher-url=${pub.url}`, `--admin-token=${ADMIN_TOKEN}`], deadEnv);
+  assert.equal(kc.code, 0, kc.err);
+  const key = JSON.parse(kc.out).key;
+  const pb = await run(['publish', 'news', '{"a":1}', '--publisher-url', pub.url, '--api-key', key], deadEnv);
+  assert.equal(pb.code, 0, pb.err);
+  assert.equal(JSON.parse(pb.out).channelName, 'news');
+  const jf = await run(['--worker-url', worker.url, '--internal-token', INTERNAL_TOKEN, 'jobs', 'failed'], deadEnv);
+  assert.equal(jf.code, 0, jf.err);
+  assert.ok(Array.isArray(JSON.parse(jf.out)));
+  // without the flags the (dead) environment decides
+  assert.equal((await run(['jobs', 'failed'], deadEnv)).code, 3);
+  assert.equal((await run(['--admin-token'], deadEnv)).code, 2, 'a flag without its value');
+});
