@@ -152,7 +152,10 @@ link_connect_cb(const redisAsyncContext *ac, int status)
     redisAsyncContext *w = (redisAsyncContext *)ac;
     char db[16];
     snprintf(db, sizeof db, "%d", r->url.db);
-    if (r->url.password[0])
+    if (r->url.password[0] && r->url.username[0])
+        redisAsyncCommand(w, link_handshake_cb, NULL, "AUTH %s %s",
+                          r->url.username, r->url.password);
+    else if (r->url.password[0])
         redisAsyncCommand(w, link_handshake_cb, NULL, "AUTH %s",
                           r->url.password);
     if (r->url.db != 0)
@@ -718,8 +721,11 @@ cm_redis_connect_blocking(const struct cm_redis_url *url, int timeout_ms,
     for (int i = 0; i < 2; i++) {
         if (what[i] == NULL)
             continue;
-        redisReply *rep = i == 0 ? redisCommand(c, "AUTH %s", url->password)
-                                 : redisCommand(c, "SELECT %d", url->db);
+        redisReply *rep =
+            i == 1 ? redisCommand(c, "SELECT %d", url->db)
+            : url->username[0]
+                ? redisCommand(c, "AUTH %s %s", url->username, url->password)
+                : redisCommand(c, "AUTH %s", url->password);
         if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
             snprintf(err, errlen, "redis %s: %s", what[i],
                      rep ? rep->str : c->errstr);
@@ -833,9 +839,13 @@ cm_redis_url_parse(const char *s, struct cm_redis_url *out, char *err,
     if (at != NULL) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         if (colon == NULL)
-            return url_fail(err, errlen, "userinfo must be :password");
-        if (colon != p)
-            return url_fail(err, errlen, "usernames are not supported");
+            return url_fail(err, errlen,
+                            "userinfo must be [username]:password");
+        /* Redis 6 ACL: AUTH <username> <password>; "default" is the user
+         * a bare password authenticates as. */
+        if (url_password(p, (size_t)(colon - p), out->username,
+                         sizeof out->username) != 0)
+            return url_fail(err, errlen, "bad username");
         if (url_password(colon + 1, (size_t)(at - colon - 1), out->password,
                          sizeof out->password) != 0)
             return url_fail(err, errlen, "bad password");

@@ -18,12 +18,14 @@ struct cm_redis_url {
     char host[256];
     int port;
     char unix_path[256]; /* non-empty for unix:// */
+    char username[128];  /* Redis 6 ACL user; may be empty */
     char password[256];  /* may be empty */
     int db;
 };
 
 /*
- * Parse redis://[:password@]host[:port][/db] or unix:///path[?db=N].
+ * Parse redis://[[username]:password@]host[:port][/db] or
+ * unix:///path[?db=N]. Username and password are percent-decoded.
  * Returns 0, or -1 with err filled ("SSE_REDIS_URL: bad port").
  */
 int cm_redis_url_parse(const char *s, struct cm_redis_url *out, char *err,

@@ -37,6 +37,12 @@ url_cases(void)
     T_EQ_INT(u.port, 7000);
     T_EQ_INT(u.db, 5);
 
+    T_EQ_INT(cm_redis_url_parse("redis://default:p%40ss@h:6380/2", &u, err,
+                                sizeof err), 0);
+    T_EQ_STR(u.username, "default");
+    T_EQ_STR(u.password, "p@ss");
+    T_EQ_STR(u.host, "h");
+
     T_EQ_INT(cm_redis_url_parse("redis://[::1]:6380/", &u, err, sizeof err),
              0);
     T_EQ_STR(u.host, "::1");
@@ -66,8 +72,8 @@ url_cases(void)
         {"redis://h/1/2", "SSE_REDIS_URL: bad db"},
         {"redis://", "SSE_REDIS_URL: bad host"},
         {"redis://:pw@", "SSE_REDIS_URL: bad host"},
-        {"redis://user:pw@h", "SSE_REDIS_URL: usernames are not supported"},
-        {"redis://pw@h", "SSE_REDIS_URL: userinfo must be :password"},
+        {"redis://%zz:pw@h", "SSE_REDIS_URL: bad username"},
+        {"redis://pw@h", "SSE_REDIS_URL: userinfo must be [username]:password"},
         {"redis://:%zz@h", "SSE_REDIS_URL: bad password"},
         {"redis://:%4@h", "SSE_REDIS_URL: bad password"},
         {"redis://h?x=1", "SSE_REDIS_URL: query and fragment not supported"},
@@ -244,6 +250,31 @@ live_cases(const char *url_text)
     struct cm_redis_url bad = url;
     snprintf(bad.password, sizeof bad.password, "wrong-password");
     T_CHECK(cm_redis_connect_blocking(&bad, 1000, err, sizeof err) == NULL);
+
+    /* Redis 6 ACL users: AUTH <username> <password>. */
+    redisContext *admin = cm_redis_connect_blocking(&url, 1000, err,
+                                                    sizeof err);
+    T_CHECK(admin != NULL);
+    if (admin != NULL) {
+        redisReply *rep = redisCommand(admin, "ACL SETUSER cmtest on >cm-pw "
+                                              "~* &* +@all");
+        T_CHECK(rep != NULL && rep->type == REDIS_REPLY_STATUS);
+        freeReplyObject(rep);
+        struct cm_redis_url acl = url;
+        snprintf(acl.username, sizeof acl.username, "cmtest");
+        snprintf(acl.password, sizeof acl.password, "cm-pw");
+        redisContext *c = cm_redis_connect_blocking(&acl, 1000, err,
+                                                    sizeof err);
+        T_CHECK(c != NULL);
+        if (c != NULL)
+            redisFree(c);
+        snprintf(acl.password, sizeof acl.password, "other");
+        T_CHECK(cm_redis_connect_blocking(&acl, 1000, err, sizeof err) ==
+                NULL);
+        rep = redisCommand(admin, "ACL DELUSER cmtest");
+        freeReplyObject(rep);
+        redisFree(admin);
+    }
 }
 
 /* A host name goes through evdns (/etc/hosts included) before hiredis sees
