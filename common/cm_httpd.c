@@ -11,6 +11,7 @@
 #include "cm_metrics.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,39 +533,46 @@ cm_httpd_api_key(const struct cm_httpd_req *req)
 
 /* ---- the server ---- */
 
-/* "host:port" or "[v6]:port"; unlike evutil_parse_sockaddr_port, port 0
- * (any free port) is accepted. Returns 0 or -1. */
+/*
+ * "host:port", "[v6]:port" or ":port" (every interface). The host may be a
+ * name ("localhost"): it is resolved here, once, at start-up, before the
+ * loop runs. Port 0 takes any free port. Returns 0 or -1.
+ */
 static int
 addr_parse(const char *addr, struct sockaddr_storage *ss, int *len)
 {
-    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss, len) == 0)
-        return 0;
+    struct addrinfo hints, *res = NULL;
+    char host[256];
     const char *colon = strrchr(addr, ':');
-    if (colon == NULL || strcmp(colon, ":0") != 0)
+    size_t hl;
+    int rc;
+
+    if (colon == NULL || colon[1] == '\0' ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1))
         return -1;
-    char host[INET6_ADDRSTRLEN + 2];
-    size_t hl = (size_t)(colon - addr);
+    hl = (size_t)(colon - addr);
+    if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
+        addr++; /* [v6] */
+        hl -= 2;
+    }
     if (hl >= sizeof host)
         return -1;
     memcpy(host, addr, hl);
     host[hl] = '\0';
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        *len = sizeof *s4;
-        return 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(hl > 0 ? host : NULL, colon + 1, &hints, &res);
+    if (rc != 0 || res == NULL || res->ai_addrlen > sizeof *ss) {
+        if (res != NULL)
+            freeaddrinfo(res);
+        return -1;
     }
-    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1) {
-            s6->sin6_family = AF_INET6;
-            *len = sizeof *s6;
-            return 0;
-        }
-    }
-    return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = (int)res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
 }
 
 struct cm_httpd *

@@ -239,3 +239,14 @@ test('ssectl: flags override the environment (--publisher-url, --admin-token, --
   assert.equal((await run(['jobs', 'failed'], deadEnv)).code, 3);
   assert.equal((await run(['--admin-token'], deadEnv)).code, 2, 'a flag without its value');
 });
+
+test('listen addresses: a host name (localhost:PORT) and every interface (:PORT)', async () => {
+  const p1 = await freePort();
+  const byName = await startService('publisher', { redis, port: p1, env: { SSE_PUBLISHER_ADDR: `localhost:${p1}` } });
+  assert.equal((await http('GET', `http://127.0.0.1:${p1}/healthz`)).status, 200);
+  await byName.stop();
+  const p2 = await freePort();
+  const any = await startService('worker', { redis, port: p2, env: { SSE_WORKER_ADDR: `:${p2}` } });
+  assert.equal((await http('GET', `http://127.0.0.1:${p2}/healthz`)).status, 200);
+  await any.stop();
+});
