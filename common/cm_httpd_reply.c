@@ -101,13 +101,15 @@ req_send(struct cm_httpd_req *req, int status, const char *ctype,
         evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
     evbuffer_add_printf(out, "Connection: %s\r\n",
                         keep ? "keep-alive" : "close");
+    /* The CORS answer depends on Origin, allowed or not: say so to caches. */
     const char *origin = cm_httpd_header(req, "Origin");
     if (cm_httpd_origin_allowed(h, origin))
         evbuffer_add_printf(out,
                             "Access-Control-Allow-Origin: %s\r\n"
-                            "Access-Control-Allow-Credentials: true\r\n"
-                            "Vary: Origin\r\n",
+                            "Access-Control-Allow-Credentials: true\r\n",
                             origin);
+    if (origin != NULL)
+        evbuffer_add(out, "Vary: Origin\r\n", 14);
     if (req->extra)
         evbuffer_add_buffer(out, req->extra);
     evbuffer_add(out, "\r\n", 2);

@@ -195,6 +195,7 @@ test('CORS list: an allowed origin is echoed with credentials, a foreign one is 
   assert.equal(err.headers.get('access-control-allow-origin'), 'https://a.example', 'errors are readable too');
   const foreign = await http('GET', `${p.url}/healthz`, { headers: { origin: 'https://evil.example' } });
   assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+  assert.equal(foreign.headers.get('vary'), 'Origin', 'the answer varies by Origin even when refused');
   const pre = await http('OPTIONS', `${p.url}/v1/publishers/events/publish`, {
     headers: { origin: 'https://a.example', 'access-control-request-method': 'POST',
       'access-control-request-headers': 'x-api-key,content-type' },
