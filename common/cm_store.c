@@ -3,16 +3,16 @@
  * Every call is one round trip: a plain command for one key, a small Lua
  * script where several keys must change or be read together. Secrets are
  * judged here in C (hash compare, expiry, revocation); Redis only stores.
- * Not here: HTTP answers (publisher API) and revocation jobs (cm_queue).
+ * Not here: HTTP answers (publisher API), revocation jobs (cm_queue), and
+ * the record conversions (cm_store_record.c).
  */
-#include "cm_store.h"
+#include "cm_store_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
 #include "b64.h"
@@ -22,10 +22,6 @@
 #include "cm_redis.h"
 
 #define ST_TOMBSTONE_S (7 * 24 * 3600) /* a revoked record's lifetime */
-#define ST_SECRET_B64_LEN 43            /* base64url of 32 bytes */
-#define ST_HASH_HEX 64                  /* hex SHA-256 */
-#define ST_NUM_MAX 24                   /* room for an int64 in decimal */
-#define ST_SCOPES_MAX 96                /* "publish_event,sign_token,..." */
 
 /* KEYS: project. ARGV: id name secret created. 1 created, 0 exists. */
 static const char st_lua_project_create[] =
@@ -78,10 +74,6 @@ static const char st_lua_key_list[] =
     "end\n"
     "return out\n";
 
-static const char *const st_scope_names[] = {
-    "publish_event", "sign_token", "listen", "client_publish"};
-#define ST_NSCOPES (sizeof st_scope_names / sizeof st_scope_names[0])
-
 enum st_kind { ST_PROJECT, ST_KEY, ST_KEYS, ST_DONE };
 
 /* One request in flight; freed after its callback. */
@@ -105,49 +97,15 @@ struct st_req {
     struct cm_apikey key;              /* key create */
 };
 
-/* A 64-hex key into out; 0 when absent, 1 when set, -1 when bad. */
-static int
-st_key_parse(const char *hex, uint8_t out[32])
-{
-    if (hex == NULL || hex[0] == '\0')
-        return 0;
-    if (strlen(hex) != 64 || cm_hex_decode(hex, 32, out) != 0)
-        return -1;
-    return 1;
-}
-
 int
 cm_store_init(struct cm_store *st, struct cm_redis *redis,
               const char *master_hex, const char *previous_hex)
 {
     memset(st, 0, sizeof *st);
     st->redis = redis;
-    st->sealed = st_key_parse(master_hex, st->master_key);
-    st->has_previous = st_key_parse(previous_hex, st->previous_key);
+    st->sealed = cm_store_master_parse(master_hex, st->master_key);
+    st->has_previous = cm_store_master_parse(previous_hex, st->previous_key);
     return st->sealed < 0 || st->has_previous < 0 ? -1 : 0;
-}
-
-unsigned
-cm_scope_parse(const char *name, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < ST_NSCOPES; i++)
-        if (strlen(st_scope_names[i]) == len &&
-            memcmp(st_scope_names[i], name, len) == 0)
-            return 1u << i;
-    return 0;
-}
-
-const char *
-cm_scope_name(unsigned bit)
-{
-    size_t i;
-
-    for (i = 0; i < ST_NSCOPES; i++)
-        if (bit == 1u << i)
-            return st_scope_names[i];
-    return NULL;
 }
 
 const char *
@@ -165,191 +123,6 @@ cm_store_strerror(int rc)
     case CM_STORE_CORRUPT: return "stored record is unreadable";
     default: return "unknown store error";
     }
-}
-
-static int
-st_is_kid_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static int
-st_is_b64url_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-static int
-st_kid_valid(const char *kid)
-{
-    size_t i;
-
-    for (i = 0; i < CM_KID_LEN; i++)
-        if (!st_is_kid_char(kid[i]))
-            return 0;
-    return kid[CM_KID_LEN] == '\0';
-}
-
-int
-cm_apikey_parse(const char *plaintext, char kid[CM_KID_LEN + 1])
-{
-    size_t i;
-
-    if (plaintext == NULL ||
-        strnlen(plaintext, CM_APIKEY_LEN + 1) != CM_APIKEY_LEN ||
-        memcmp(plaintext, "ssek_", 5) != 0 || plaintext[5 + CM_KID_LEN] != '_')
-        return -1;
-    for (i = 0; i < CM_KID_LEN; i++)
-        if (!st_is_kid_char(plaintext[5 + i]))
-            return -1;
-    for (i = 6 + CM_KID_LEN; i < CM_APIKEY_LEN; i++)
-        if (!st_is_b64url_char(plaintext[i]))
-            return -1;
-    memcpy(kid, plaintext + 5, CM_KID_LEN);
-    kid[CM_KID_LEN] = '\0';
-    return 0;
-}
-
-/* ---- reading replies ---- */
-
-/* The value of field in an HGETALL reply, or NULL. */
-static const redisReply *
-st_hget(const redisReply *h, const char *field)
-{
-    size_t i;
-
-    if (h == NULL || h->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (i = 0; i + 1 < h->elements; i += 2)
-        if (h->element[i]->type == REDIS_REPLY_STRING &&
-            strcmp(h->element[i]->str, field) == 0 &&
-            h->element[i + 1]->type == REDIS_REPLY_STRING)
-            return h->element[i + 1];
-    return NULL;
-}
-
-/* Copy a string field of at most cap - 1 bytes. -1 missing or too long. */
-static int
-st_hget_str(const redisReply *h, const char *field, char *out, size_t cap)
-{
-    const redisReply *v = st_hget(h, field);
-
-    if (v == NULL || v->len >= cap)
-        return -1;
-    memcpy(out, v->str, v->len);
-    out[v->len] = '\0';
-    return 0;
-}
-
-static int
-st_hget_int(const redisReply *h, const char *field, int64_t *out)
-{
-    char buf[ST_NUM_MAX], *end;
-    long long v;
-
-    if (st_hget_str(h, field, buf, sizeof buf) != 0 || buf[0] == '\0')
-        return -1;
-    v = strtoll(buf, &end, 10);
-    if (*end != '\0')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* "a,b" -> bits. -1 on an unknown name. */
-static int
-st_scopes_parse(const char *s, unsigned *bits)
-{
-    *bits = 0;
-    while (*s != '\0') {
-        size_t n = strcspn(s, ",");
-        unsigned b = cm_scope_parse(s, n);
-        if (b == 0)
-            return -1;
-        *bits |= b;
-        s += n + (s[n] == ',');
-    }
-    return 0;
-}
-
-static void
-st_scopes_format(unsigned bits, char *out, size_t cap)
-{
-    size_t i, n = 0;
-
-    out[0] = '\0';
-    for (i = 0; i < ST_NSCOPES; i++)
-        if (bits & (1u << i))
-            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "",
-                                  st_scope_names[i]);
-}
-
-/* A key hash into k, and its stored hash (hex) into hash if not NULL. */
-static int
-st_key_read(const redisReply *h, struct cm_apikey *k, char *hash)
-{
-    char scopes[ST_SCOPES_MAX];
-    int64_t revoked;
-
-    memset(k, 0, sizeof *k);
-    if (st_hget_str(h, "id", k->id, sizeof k->id) != 0 ||
-        st_hget_str(h, "pid", k->project_id, sizeof k->project_id) != 0 ||
-        st_hget_str(h, "name", k->name, sizeof k->name) != 0 ||
-        st_hget_str(h, "scopes", scopes, sizeof scopes) != 0 ||
-        st_scopes_parse(scopes, &k->scopes) != 0 ||
-        st_hget_int(h, "created", &k->created) != 0 ||
-        st_hget_int(h, "expires", &k->expires) != 0 ||
-        st_hget_int(h, "revoked", &revoked) != 0)
-        return CM_STORE_CORRUPT;
-    k->revoked = revoked != 0;
-    if (hash != NULL &&
-        st_hget_str(h, "hash", hash, ST_HASH_HEX + 1) != 0)
-        return CM_STORE_CORRUPT;
-    return CM_STORE_OK;
-}
-
-/* A project hash into p, unsealing its secret. */
-static int
-st_project_read(const struct cm_store *st, const redisReply *h,
-                struct cm_project *p)
-{
-    char secret[CM_SEALED_MAX + 1];
-
-    memset(p, 0, sizeof *p);
-    if (h == NULL || h->type != REDIS_REPLY_ARRAY || h->elements == 0)
-        return CM_STORE_NOTFOUND;
-    if (st_hget_str(h, "id", p->id, sizeof p->id) != 0 ||
-        st_hget_str(h, "name", p->name, sizeof p->name) != 0 ||
-        st_hget_int(h, "created", &p->created) != 0 ||
-        st_hget_str(h, "secret", secret, sizeof secret) != 0)
-        return CM_STORE_CORRUPT;
-    return cm_store_secret_open(st, secret, p->secret) == 0
-               ? CM_STORE_OK
-               : CM_STORE_CORRUPT;
-}
-
-int
-cm_store_secret_open(const struct cm_store *st, const char *stored,
-                     uint8_t out[32])
-{
-    uint8_t plain[64];
-    int n = -1;
-
-    if (strncmp(stored, "v1:", 3) != 0)
-        return strlen(stored) == 64 && cm_hex_decode(stored, 32, out) == 0
-                   ? 0
-                   : -1;
-    /* Sealed: without the right master key it is unreadable. During a
-     * rotation the previous key still opens what it sealed. */
-    if (st->sealed)
-        n = cm_secret_open(st->master_key, stored, plain, sizeof plain);
-    if (n != 32 && st->has_previous)
-        n = cm_secret_open(st->previous_key, stored, plain, sizeof plain);
-    if (n == 32)
-        memcpy(out, plain, 32);
-    OPENSSL_cleanse(plain, sizeof plain);
-    return n == 32 ? 0 : -1;
 }
 
 /* ---- requests ---- */
@@ -451,24 +224,11 @@ st_project_created(struct st_req *q, const redisReply *reply)
 }
 
 int
-cm_store_secret_seal(const struct cm_store *st, const uint8_t secret[32],
-                     char *out, size_t cap)
-{
-    if (st->sealed)
-        return cm_secret_seal(st->master_key, secret, 32, out, cap) < 0 ? -1
-                                                                         : 0;
-    if (cap < 65)
-        return -1;
-    cm_hex_encode(secret, 32, out);
-    return 0;
-}
-
-int
 cm_store_project_create(struct cm_store *st, const char *id,
                         const char *name, cm_store_project_cb cb, void *arg)
 {
     struct st_req *q = st_req_new(st, ST_PROJECT, (void *)cb, arg);
-    char key[CM_KEY_MAX], secret[CM_SEALED_MAX + 1], created[ST_NUM_MAX];
+    char key[CM_KEY_MAX], secret[CM_SEALED_MAX + 1], created[CM_STORE_NUM_MAX];
     const char *argv[9];
     int rc;
 
@@ -503,7 +263,7 @@ static void
 st_project_got(struct st_req *q, const redisReply *reply)
 {
     struct cm_project p;
-    int rc = st_project_read(q->st, reply, &p);
+    int rc = cm_store_project_read(q->st, reply, &p);
 
     if (rc == CM_STORE_OK)
         q->cb.project(rc, &p, q->arg);
@@ -547,16 +307,16 @@ st_key_created(struct st_req *q, const redisReply *reply)
 
 /* A fresh kid and plaintext key for q; the hex hash into hash. */
 static int
-st_key_mint(struct st_req *q, char hash[ST_HASH_HEX + 1])
+st_key_mint(struct st_req *q, char hash[CM_STORE_HASH_HEX + 1])
 {
     uint8_t secret[32], digest[32];
-    char b64[ST_SECRET_B64_LEN + 1];
+    char b64[CM_STORE_SECRET_B64_LEN + 1];
     int rc = 0;
 
     if (cm_random_id(q->key.id, CM_KID_LEN) != 0 ||
         cm_random_bytes(secret, sizeof secret) != 0 ||
         b64url_encode(secret, sizeof secret, b64, sizeof b64) !=
-            ST_SECRET_B64_LEN)
+            CM_STORE_SECRET_B64_LEN)
         rc = -1;
     else {
         snprintf(q->plaintext, sizeof q->plaintext, "ssek_%s_%s", q->key.id,
@@ -576,8 +336,8 @@ cm_store_key_create(struct cm_store *st, const char *project_id,
 {
     struct st_req *q = st_req_new(st, ST_KEY, (void *)cb, arg);
     char kp[CM_KEY_MAX], ka[CM_KEY_MAX], ks[CM_KEY_MAX];
-    char created[ST_NUM_MAX], expires[ST_NUM_MAX], sc[ST_SCOPES_MAX];
-    char hash[ST_HASH_HEX + 1];
+    char created[CM_STORE_NUM_MAX], expires[CM_STORE_NUM_MAX], sc[CM_STORE_SCOPES_MAX];
+    char hash[CM_STORE_HASH_HEX + 1];
     const char *argv[14];
 
     if (q == NULL)
@@ -600,7 +360,7 @@ cm_store_key_create(struct cm_store *st, const char *project_id,
     snprintf(ks, sizeof ks, CM_K_PROJECT_KEYS, project_id);
     snprintf(created, sizeof created, "%lld", (long long)now);
     snprintf(expires, sizeof expires, "%lld", (long long)q->key.expires);
-    st_scopes_format(scopes, sc, sizeof sc);
+    cm_store_scopes_format(scopes, sc, sizeof sc);
     const char *a[] = {"EVAL", st_lua_key_create, "4", kp, ka, ks,
                        CM_K_APIKEY_EXPIRY, q->key.id, project_id, name, sc,
                        created, expires, hash};
@@ -639,7 +399,7 @@ st_key_listed(struct st_req *q, const redisReply *reply)
         return;
     }
     for (i = 0; i < reply->elements && rc == CM_STORE_OK; i++)
-        rc = st_key_read(reply->element[i], &keys[i], NULL);
+        rc = cm_store_key_read(reply->element[i], &keys[i], NULL);
     if (rc == CM_STORE_OK) {
         qsort(keys, reply->elements, sizeof *keys, st_cmp_keys);
         q->cb.keys(CM_STORE_OK, keys, reply->elements, q->arg);
@@ -678,7 +438,7 @@ st_key_got(struct st_req *q, const redisReply *reply)
                                                       : CM_STORE_UNAVAILABLE);
         return;
     }
-    rc = st_key_read(reply, &k, NULL);
+    rc = cm_store_key_read(reply, &k, NULL);
     if (rc == CM_STORE_OK)
         q->cb.key(rc, &k, NULL, NULL, q->arg);
     else
@@ -695,7 +455,7 @@ st_key_fetch(struct st_req *q, const char *kid,
     if (q == NULL)
         return -1;
     if (kid == NULL || strnlen(kid, CM_KID_LEN + 1) != CM_KID_LEN ||
-        !st_kid_valid(kid))
+        !cm_store_kid_valid(kid))
         return st_fail_later(q, CM_STORE_NOTFOUND);
     snprintf(ka, sizeof ka, CM_K_APIKEY, kid);
     const char *argv[] = {"HGETALL", ka};
@@ -735,7 +495,7 @@ st_key_checked(struct st_req *q, const redisReply *reply)
         st_answer(q, CM_STORE_NOTFOUND);
         return;
     }
-    rc = st_key_read(reply, &k, NULL);
+    rc = cm_store_key_read(reply, &k, NULL);
     /* Another project's key is no key at all, for this project. */
     if (rc == CM_STORE_OK && strcmp(k.project_id, q->pid) != 0)
         rc = CM_STORE_NOTFOUND;
@@ -769,7 +529,7 @@ st_key_verified(struct st_req *q, const redisReply *reply)
 {
     struct cm_apikey k;
     struct cm_project p;
-    char stored[ST_HASH_HEX + 1], hex[ST_HASH_HEX + 1];
+    char stored[CM_STORE_HASH_HEX + 1], hex[CM_STORE_HASH_HEX + 1];
     uint8_t digest[32];
     int rc;
 
@@ -782,19 +542,19 @@ st_key_verified(struct st_req *q, const redisReply *reply)
         st_answer(q, CM_STORE_NOTFOUND);
         return;
     }
-    rc = st_key_read(reply->element[0], &k, stored);
-    if (rc == CM_STORE_OK && strlen(stored) != ST_HASH_HEX)
+    rc = cm_store_key_read(reply->element[0], &k, stored);
+    if (rc == CM_STORE_OK && strlen(stored) != CM_STORE_HASH_HEX)
         rc = CM_STORE_CORRUPT;
     if (rc == CM_STORE_OK) {
         cm_sha256(q->plaintext, CM_APIKEY_LEN, digest);
         cm_hex_encode(digest, sizeof digest, hex);
-        if (!cm_ct_equal(hex, stored, ST_HASH_HEX))
+        if (!cm_ct_equal(hex, stored, CM_STORE_HASH_HEX))
             rc = CM_STORE_MISMATCH;
     }
     if (rc == CM_STORE_OK)
         rc = st_key_live(&k, q->now);
     if (rc == CM_STORE_OK)
-        rc = st_project_read(q->st, reply->element[1], &p);
+        rc = cm_store_project_read(q->st, reply->element[1], &p);
     if (rc == CM_STORE_OK)
         q->cb.key(rc, &k, &p, NULL, q->arg);
     else
@@ -831,7 +591,7 @@ st_key_revoked(struct st_req *q, const redisReply *reply)
         return;
     }
     rc = reply->elements == 0 ? CM_STORE_NOTFOUND
-                              : st_key_read(reply, &k, NULL);
+                              : cm_store_key_read(reply, &k, NULL);
     if (q->kind == ST_DONE)
         q->cb.done(rc, q->arg);
     else if (rc == CM_STORE_OK)
@@ -844,12 +604,12 @@ st_key_revoked(struct st_req *q, const redisReply *reply)
 static int
 st_key_tombstone(struct st_req *q, const char *kid)
 {
-    char ka[CM_KEY_MAX], ttl[ST_NUM_MAX];
+    char ka[CM_KEY_MAX], ttl[CM_STORE_NUM_MAX];
 
     if (q == NULL)
         return -1;
     if (kid == NULL || strnlen(kid, CM_KID_LEN + 1) != CM_KID_LEN ||
-        !st_kid_valid(kid))
+        !cm_store_kid_valid(kid))
         return st_fail_later(q, CM_STORE_NOTFOUND);
     snprintf(ka, sizeof ka, CM_K_APIKEY, kid);
     snprintf(ttl, sizeof ttl, "%d", ST_TOMBSTONE_S);
@@ -870,33 +630,4 @@ cm_store_key_revoke(struct cm_store *st, const char *kid,
                     cm_store_done_cb cb, void *arg)
 {
     return st_key_tombstone(st_req_new(st, ST_DONE, (void *)cb, arg), kid);
-}
-
-char *
-cm_apikey_json(const struct cm_apikey *k)
-{
-    cJSON *o = cJSON_CreateObject(), *sc;
-    char *s = NULL;
-    size_t i;
-    int ok;
-
-    if (o == NULL)
-        return NULL;
-    ok = cJSON_AddStringToObject(o, "id", k->id) != NULL &&
-         cJSON_AddStringToObject(o, "projectId", k->project_id) != NULL &&
-         cJSON_AddStringToObject(o, "name", k->name) != NULL &&
-         (sc = cJSON_AddArrayToObject(o, "scopes")) != NULL;
-    for (i = 0; ok && i < ST_NSCOPES; i++)
-        if (k->scopes & (1u << i))
-            ok = cJSON_AddItemToArray(
-                sc, cJSON_CreateString(st_scope_names[i]));
-    ok = ok &&
-         cJSON_AddNumberToObject(o, "createdAt", (double)k->created) != NULL &&
-         (k->expires > 0
-              ? cJSON_AddNumberToObject(o, "expiresAt", (double)k->expires)
-              : cJSON_AddNullToObject(o, "expiresAt")) != NULL;
-    if (ok)
-        s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
 }
