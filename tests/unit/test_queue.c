@@ -5,6 +5,7 @@
  * extend, the expiry sweep, and where each job id sits, read back raw.
  */
 #include "t.h"
+#include "t_redis.h"
 
 #include <stdlib.h>
 
@@ -29,37 +30,18 @@ static struct {
     long long count;
 } res;
 
-static void
-timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-    fprintf(stderr, "timed out waiting for Redis\n");
-    res.done = 1;
-    res.rc = 999;
-}
-
+/* Run the loop until a callback (or 10 s). */
 static void
 wait_cb(void)
 {
-    struct timeval tv = {10, 0};
-    struct event *t = evtimer_new(base, timeout_cb, NULL);
-
-    evtimer_add(t, &tv);
-    while (!res.done)
-        event_base_loop(base, EVLOOP_ONCE);
-    event_free(t);
+    if (t_loop_until(base, &res.done) != 0)
+        res.rc = 999;
 }
 
 static void
 reset(void)
 {
     memset(&res, 0, sizeof res);
-}
-
-static void
-state_cb(struct cm_redis *r, int up, void *arg)
-{
-    if (up)
-        res.done = 1;
 }
 
 static void
@@ -331,36 +313,21 @@ test_sweep(void)
 int
 main(void)
 {
-    const char *url = t_redis_url();
-    struct cm_redis_url u;
-    char err[128];
+    struct t_redis tr;
 
-    T_CHECK(url != NULL);
-    if (url == NULL || cm_redis_url_parse(url, &u, err, sizeof err) != 0)
-        return t_done("queue");
     /* A database of its own: meson runs the unit tests in parallel
      * against one Redis, and this test flushes what it uses. */
-    u.db = 12;
-    raw = cm_redis_connect_blocking(&u, 2000, err, sizeof err);
-    T_CHECK(raw != NULL);
-    if (raw == NULL)
+    if (t_redis_open(&tr, 12) != 0)
         return t_done("queue");
-    freeReplyObject(redisCommand(raw, "FLUSHDB"));
-    base = event_base_new();
-    rd = cm_redis_new(base, &u, "test");
-    reset();
-    cm_redis_set_state_cb(rd, state_cb, NULL);
-    wait_cb();
-    T_EQ_INT(cm_redis_up(rd), 1);
-    cm_redis_set_state_cb(rd, NULL, NULL);
+    base = tr.base;
+    rd = tr.link;
+    raw = tr.raw;
 
     test_enqueue_take();
     test_backoff();
     test_lease();
     test_sweep();
 
-    cm_redis_free(rd);
-    event_base_free(base);
-    redisFree(raw);
+    t_redis_close(&tr);
     return t_done("queue");
 }

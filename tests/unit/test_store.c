@@ -5,6 +5,7 @@
  * back raw with a blocking client to see that no secret is kept in clear.
  */
 #include "t.h"
+#include "t_redis.h"
 
 #include <stdlib.h>
 
@@ -33,38 +34,18 @@ static struct {
     char plaintext[CM_APIKEY_LEN + 1];
 } res;
 
-static void
-timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-    fprintf(stderr, "timed out waiting for Redis\n");
-    res.done = 1;
-    res.rc = 999;
-}
-
 /* Run the loop until a callback (or 10 s). */
 static void
 wait_cb(void)
 {
-    struct timeval tv = {10, 0};
-    struct event *t = evtimer_new(base, timeout_cb, NULL);
-
-    evtimer_add(t, &tv);
-    while (!res.done)
-        event_base_loop(base, EVLOOP_ONCE);
-    event_free(t);
+    if (t_loop_until(base, &res.done) != 0)
+        res.rc = 999;
 }
 
 static void
 reset(void)
 {
     memset(&res, 0, sizeof res);
-}
-
-static void
-state_cb(struct cm_redis *r, int up, void *arg)
-{
-    if (up)
-        res.done = 1;
 }
 
 static void
@@ -405,29 +386,16 @@ test_down(void)
 int
 main(void)
 {
-    const char *url = t_redis_url();
-    struct cm_redis_url u;
+    struct t_redis tr;
     struct cm_store st;
-    char err[128];
 
-    T_CHECK(url != NULL);
-    if (url == NULL || cm_redis_url_parse(url, &u, err, sizeof err) != 0)
-        return t_done("store");
     /* A database of its own: meson runs the unit tests in parallel
      * against one Redis, and this test flushes what it uses. */
-    u.db = 11;
-    raw = cm_redis_connect_blocking(&u, 2000, err, sizeof err);
-    T_CHECK(raw != NULL);
-    if (raw == NULL)
+    if (t_redis_open(&tr, 11) != 0)
         return t_done("store");
-    freeReplyObject(redisCommand(raw, "FLUSHDB"));
-    base = event_base_new();
-    rd = cm_redis_new(base, &u, "test");
-    reset();
-    cm_redis_set_state_cb(rd, state_cb, NULL);
-    wait_cb();
-    T_EQ_INT(cm_redis_up(rd), 1);
-    cm_redis_set_state_cb(rd, NULL, NULL);
+    base = tr.base;
+    rd = tr.link;
+    raw = tr.raw;
 
     cm_store_init(&st, rd, NULL, NULL);
     test_projects(&st);
@@ -436,8 +404,6 @@ main(void)
     test_sealed();
     test_down();
 
-    cm_redis_free(rd);
-    event_base_free(base);
-    redisFree(raw);
+    t_redis_close(&tr);
     return t_done("store");
 }
