@@ -10,7 +10,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
+import { recorder, listenAck, channelToken, smembers } from './lib/client.mjs';
 import {
   startRedis, startService, setupProject, admin, publish, sign, http, stopAll,
   waitFor, sleep, INTERNAL_TOKEN,
@@ -38,28 +38,13 @@ after(async () => {
   await stopAll();
 });
 
-async function client(gw) {
-  const sock = io(gw.url, { auth: { apiKey: C.key }, reconnection: false, forceNew: true });
-  const c = { sock, events: [], sys: [] };
-  open.push(c);
-  sock.on('event', (m) => c.events.push(m));
-  sock.on('system_message', (m) => c.sys.push(m));
-  await new Promise((res, rej) => { sock.once('connect', res); sock.once('connect_error', rej); });
-  c.sid = sock.id;
-  return c;
-}
+const client = (gw) => recorder(gw, C.key, open);
 
-const listen = (c, channelName, authToken) =>
-  c.sock.timeout(5000).emitWithAck('listen', authToken ? { channelName, authToken } : { channelName });
+const listen = listenAck;
 
-async function token(key, ch) {
-  const r = await sign(pub, key, ch);
-  assert.equal(r.status, 201, r.text);
-  return r.body.token;
-}
+const token = (key, ch) => channelToken(pub, key, ch);
 
-const smembers = async (key) =>
-  (await redis.cliRaw('SMEMBERS', key)).split('\n').filter(Boolean).sort();
+const smembersOf = (key) => smembers(redis, key);
 
 const intake = (body, tok = INTERNAL_TOKEN, w = w1) => http('POST', `${w.url}/v1/tasks/events`,
   { body, headers: { authorization: `Bearer ${tok}` } });
@@ -80,7 +65,7 @@ async function arrange(kExtra = {}) {
     assert.equal((await listen(c, ch.pub)).code, 'Success');
     assert.equal((await listen(c, ch.l, lTok)).code, 'Success');
   }
-  assert.equal((await smembers(`sse:{p:${PID}}:keysocks:${K.id}`)).length, 2);
+  assert.equal((await smembersOf(`sse:{p:${PID}}:keysocks:${K.id}`)).length, 2);
   return { K, ch, cs, laterTok };
 }
 
@@ -96,9 +81,9 @@ async function expectRevoked({ K, ch, cs, laterTok }, t0, limitMs = 2000) {
     assert.equal(typeof m.message, 'string');
   }
   // Both tracking indexes forget K, and keep L.
-  assert.deepEqual(await smembers(`sse:{p:${PID}}:keysocks:${K.id}`), []);
+  assert.deepEqual(await smembersOf(`sse:{p:${PID}}:keysocks:${K.id}`), []);
   for (const c of cs) {
-    assert.deepEqual(await smembers(`sse:{p:${PID}}:sock:${c.sid}`), [`${L.id}|${ch.l}`]);
+    assert.deepEqual(await smembersOf(`sse:{p:${PID}}:sock:${c.sid}`), [`${L.id}|${ch.l}`]);
   }
   // K's channel is silent for them; the public and L channels deliver.
   for (const name of [ch.k, ch.pub, ch.l]) {

@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
+import { recorder, listenAck, channelToken, smembers } from './lib/client.mjs';
 import {
   startRedis, startService, setupProject, publish, sign, stopAll, waitFor, sleep,
 } from './lib/harness.mjs';
@@ -32,29 +32,13 @@ after(async () => {
   await stopAll();
 });
 
-async function client(gw, key) {
-  const sock = io(gw.url, { auth: { apiKey: key }, reconnection: false, forceNew: true });
-  const c = { sock, events: [], sys: [] };
-  open.push(c);
-  sock.on('event', (m) => c.events.push(m));
-  sock.on('system_message', (m) => c.sys.push(m));
-  await new Promise((res, rej) => { sock.once('connect', res); sock.once('connect_error', rej); });
-  c.sid = sock.id;
-  c.tag = sock.id.slice(0, 8);
-  return c;
-}
+const client = (gw, key) => recorder(gw, key, open);
 
-const listen = (c, channelName, authToken) =>
-  c.sock.timeout(5000).emitWithAck('listen', authToken ? { channelName, authToken } : { channelName });
+const listen = listenAck;
 
-async function token(key, ch) {
-  const r = await sign(pub, key, ch);
-  assert.equal(r.status, 201, r.text);
-  return r.body.token;
-}
+const token = (key, ch) => channelToken(pub, key, ch);
 
-const smembers = async (key) =>
-  (await redis.cliRaw('SMEMBERS', key)).split('\n').filter(Boolean).sort();
+const smembersOf = (key) => smembers(redis, key);
 const sockKey = (sid) => `sse:{p:alpha}:sock:${sid}`;
 const keySocks = (kid) => `sse:{p:alpha}:keysocks:${kid}`;
 const gwSocks = (tag) => `sse:gw:${tag}:socks`;
@@ -64,19 +48,19 @@ test('private joins are tracked in both indexes; remove and disconnect forget th
   assert.equal((await listen(c, 'private-a', await token(A.key, 'private-a'))).code, 'Success');
   assert.equal((await listen(c, 'private-b', await token(K2.key, 'private-b'))).code, 'Success');
   assert.equal((await listen(c, 'public-x')).code, 'Success');
-  assert.deepEqual(await smembers(sockKey(c.sid)), [`${A.id}|private-a`, `${K2.id}|private-b`].sort());
-  assert.deepEqual(await smembers(keySocks(A.id)), [`${c.sid}|private-a`]);
-  assert.deepEqual(await smembers(keySocks(K2.id)), [`${c.sid}|private-b`]);
-  assert.ok((await smembers(gwSocks(c.tag))).includes(`alpha|${c.sid}`));
+  assert.deepEqual(await smembersOf(sockKey(c.sid)), [`${A.id}|private-a`, `${K2.id}|private-b`].sort());
+  assert.deepEqual(await smembersOf(keySocks(A.id)), [`${c.sid}|private-a`]);
+  assert.deepEqual(await smembersOf(keySocks(K2.id)), [`${c.sid}|private-b`]);
+  assert.ok((await smembersOf(gwSocks(c.tag))).includes(`alpha|${c.sid}`));
 
   assert.equal((await c.sock.timeout(5000).emitWithAck('remove', { channelName: 'private-a' })).code, 'Success');
-  await waitFor(async () => (await smembers(keySocks(A.id))).length === 0, { what: 'untracked on remove' });
-  assert.deepEqual(await smembers(sockKey(c.sid)), [`${K2.id}|private-b`]);
+  await waitFor(async () => (await smembersOf(keySocks(A.id))).length === 0, { what: 'untracked on remove' });
+  assert.deepEqual(await smembersOf(sockKey(c.sid)), [`${K2.id}|private-b`]);
 
   c.sock.close();
-  await waitFor(async () => (await smembers(sockKey(c.sid))).length === 0
-    && (await smembers(keySocks(K2.id))).length === 0
-    && !(await smembers(gwSocks(c.tag))).includes(`alpha|${c.sid}`), { what: 'untracked on disconnect' });
+  await waitFor(async () => (await smembersOf(sockKey(c.sid))).length === 0
+    && (await smembersOf(keySocks(K2.id))).length === 0
+    && !(await smembersOf(gwSocks(c.tag))).includes(`alpha|${c.sid}`), { what: 'untracked on disconnect' });
 });
 
 test('a control removal reaches a socket on either gateway and stops its delivery', async () => {
@@ -107,9 +91,9 @@ test('a control removal reaches a socket on either gateway and stops its deliver
     assert.equal(removed.length, 1, 'one message per socket');
     assert.deepEqual(removed[0], { code: 'RemovedFromChannel', message: 'signing key deleted',
       data: { channels: ['private-c', 'private-d'] } });
-    assert.deepEqual(await smembers(sockKey(c.sid)), []);
+    assert.deepEqual(await smembersOf(sockKey(c.sid)), []);
   }
-  assert.deepEqual(await smembers(keySocks(K2.id)), []);
+  assert.deepEqual(await smembersOf(keySocks(K2.id)), []);
   // A second identical removal: they lost nothing, so they hear nothing.
   await ctl(x, 'alpha', ['private-c']);
   assert.equal((await publish(pub, A.key, 'private-c', 'gone')).status, 201);
@@ -141,11 +125,11 @@ test('heartbeat in sse:gateways; SIGTERM removes the gateway and what it tracked
   const score = Number(await redis.cliRaw('ZSCORE', 'sse:gateways', y.tag));
   assert.ok(Math.abs(score - Date.now()) < 10000, 'a recent heartbeat');
   assert.ok(Number(await redis.cliRaw('ZCARD', 'sse:gateways')) >= 2);
-  assert.deepEqual(await smembers(sockKey(y.sid)), [`${A.id}|private-s`]);
+  assert.deepEqual(await smembersOf(sockKey(y.sid)), [`${A.id}|private-s`]);
   const ex = await gw2.stop('SIGTERM');
   assert.equal(ex.code, 0);
   assert.equal((await redis.cliRaw('ZSCORE', 'sse:gateways', y.tag)).trim(), '');
-  assert.deepEqual(await smembers(sockKey(y.sid)), []);
-  assert.deepEqual(await smembers(gwSocks(y.tag)), []);
-  assert.ok(!(await smembers(keySocks(A.id))).some((m) => m.startsWith(y.sid)));
+  assert.deepEqual(await smembersOf(sockKey(y.sid)), []);
+  assert.deepEqual(await smembersOf(gwSocks(y.tag)), []);
+  assert.ok(!(await smembersOf(keySocks(A.id))).some((m) => m.startsWith(y.sid)));
 });

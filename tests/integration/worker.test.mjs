@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { io } from 'socket.io-client';
+import { recorder, smembers } from './lib/client.mjs';
 import {
   startRedis, startService, setupProject, sign, http, stopAll, waitFor, sleep,
   BIN, INTERNAL_TOKEN,
@@ -104,8 +104,7 @@ const intake = (w, body, tok, raw) => http('POST', `${w.url}/v1/tasks/events`,
 const failedList = (w, tok) => http('GET', `${w.url}/v1/tasks/jobs/failed`, { headers: auth(tok) });
 const retry = (w, id, tok) => http('POST', `${w.url}/v1/tasks/jobs/${id}/retry`, { headers: auth(tok) });
 const jobField = async (id, f) => (await redis.cliRaw('HGET', `sse:job:${id}`, f)).trim();
-const smembers = async (key) =>
-  (await redis.cliRaw('SMEMBERS', key)).split('\n').filter(Boolean).sort();
+const smembersOf = (key) => smembers(redis, key);
 
 function ssectl(w, ...args) {
   return new Promise((res) => {
@@ -120,14 +119,7 @@ function ssectl(w, ...args) {
   });
 }
 
-async function client(gw) {
-  const sock = io(gw.url, { auth: { apiKey: C.key }, reconnection: false, forceNew: true });
-  const c = { sock, sys: [], close: () => sock.close() };
-  open.push(c);
-  sock.on('system_message', (m) => c.sys.push(m));
-  await new Promise((res, rej) => { sock.once('connect', res); sock.once('connect_error', rej); });
-  return c;
-}
+const client = (gw) => recorder(gw, C.key, open);
 
 // n fake memberships of key kid for sockets of gateway tag, on channel ch,
 // written in both indexes by one script (the way a gateway would).
@@ -295,9 +287,9 @@ test('one job revokes 10,000 memberships and tells every gateway within 5 s', as
   }
   assert.equal(sids.size, N);
   assert.ok(sub.messages.length > 1, 'split into several messages');
-  assert.deepEqual(await smembers(`sse:{p:${PID}}:keysocks:${K.id}`), []);
+  assert.deepEqual(await smembersOf(`sse:{p:${PID}}:keysocks:${K.id}`), []);
   assert.equal(await fakeLeft(TAG, N), 0);
-  for (const c of real) assert.deepEqual(await smembers(`sse:{p:${PID}}:sock:${c.sock.id}`), []);
+  for (const c of real) assert.deepEqual(await smembersOf(`sse:{p:${PID}}:sock:${c.sock.id}`), []);
   assert.ok(await metric(w1, /sse_memberships_revoked_total\{[^}]*\} (\d+)/) >= N);
 });
 
@@ -327,7 +319,7 @@ test('a worker killed mid-job loses nothing; SIGTERM exits 0', async () => {
     { timeout: 10000, interval: 100, what: 'the job completed on the other worker' });
   assert.equal(await jobField(id, 'worker'), 'wk-b');
   assert.equal(await jobField(id, 'attempts'), '2');
-  assert.deepEqual(await smembers(`sse:{p:${PID}}:keysocks:${kid}`), []);
+  assert.deepEqual(await smembersOf(`sse:{p:${PID}}:keysocks:${kid}`), []);
   assert.equal(await fakeLeft('fakegw02', N), 0);
   w1 = B;
 });
@@ -344,8 +336,8 @@ test('a dead gateway: its sockets leave both indexes, a live gateway keeps its o
   await redis.cli('ZADD', 'sse:gateways', '0', 'deadgw01');
   await waitFor(async () => (await redis.cliRaw('EXISTS', 'sse:gw:deadgw01:socks')).trim() === '0'
     && (await fakeLeft('deadgw01', 50)) === 0, { timeout: 5000, what: 'dead gateway swept' });
-  assert.deepEqual(await smembers(`sse:{p:${PID}}:keysocks:${kid}`), [`${liveSid}|private-dead`]);
-  assert.deepEqual(await smembers(`sse:{p:${PID}}:sock:${liveSid}`), [`${kid}|private-dead`]);
+  assert.deepEqual(await smembersOf(`sse:{p:${PID}}:keysocks:${kid}`), [`${liveSid}|private-dead`]);
+  assert.deepEqual(await smembersOf(`sse:{p:${PID}}:sock:${liveSid}`), [`${kid}|private-dead`]);
   assert.equal((await redis.cliRaw('ZSCORE', 'sse:gateways', 'deadgw01')).trim(), '');
   for (const t of liveTags) assert.notEqual((await redis.cliRaw('ZSCORE', 'sse:gateways', t)).trim(), '');
   assert.deepEqual(await W.stop(), { code: 0, sig: null });

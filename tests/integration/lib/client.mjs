@@ -79,3 +79,38 @@ export async function next(sock, event, ms = 5000, all = false) {
 export function request(sock, event, arg, ms = 5000) {
   return sock.timeout(ms).emitWithAck(event, arg);
 }
+
+// A connected socket that records what it receives: { sock, events, sys,
+// sid, tag, close() }. Each is pushed on list (when given) so an after()
+// hook can close what a failed test left open.
+export async function recorder(gw, key, list) {
+  const sock = open(gw.url, { key });
+  const c = { sock, events: [], sys: [], close: () => sock.close() };
+  if (list) list.push(c);
+  sock.on('event', (m) => c.events.push(m));
+  sock.on('system_message', (m) => c.sys.push(m));
+  await connected(sock);
+  c.sid = sock.id;
+  c.tag = sock.id.slice(0, 8); // the gateway's tag (proto/REDIS.md)
+  return c;
+}
+
+// listen with an ack; the ack's argument (the system_message object).
+export const listenAck = (c, channelName, authToken) =>
+  c.sock.timeout(5000).emitWithAck('listen', authToken ? { channelName, authToken } : { channelName });
+
+// A channel token from the publisher API's sign route; throws unless 201.
+export async function channelToken(pub, key, channelName) {
+  const res = await fetch(`${pub.url}/v1/publishers/sign`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ channelName }),
+  });
+  const body = await res.json();
+  if (res.status !== 201) throw new Error(`sign ${channelName}: ${res.status} ${JSON.stringify(body)}`);
+  return body.token;
+}
+
+// The members of a Redis set, sorted.
+export const smembers = async (redis, key) =>
+  (await redis.cliRaw('SMEMBERS', key)).split('\n').filter(Boolean).sort();
