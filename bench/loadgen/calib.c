@@ -50,6 +50,7 @@ struct calib_conn {
     size_t pend_len;
     struct ws_parser wsp;
     LIST_ENTRY(calib_conn) sub;
+    LIST_ENTRY(calib_conn) all;  /* every connection, freed at exit */
 };
 
 LIST_HEAD(calib_subs, calib_conn);
@@ -63,6 +64,7 @@ struct calib_ctx {
     struct event_base *base;
     const char *key;
     struct calib_chan chans[CALIB_CHANNELS_MAX];
+    struct calib_subs conns;
     int nchans;
     unsigned long next_sid;
     unsigned long events;
@@ -74,6 +76,7 @@ static void conn_free(struct calib_conn *c)
 {
     if (c->chan >= 0)
         LIST_REMOVE(c, sub);
+    LIST_REMOVE(c, all);
     event_del(&c->rev);
     if (c->wev != NULL)
         event_free(c->wev);
@@ -381,6 +384,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     c->ctx = ctx;
     c->fd = fd;
     c->chan = -1;
+    LIST_INSERT_HEAD(&ctx->conns, c, all);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     event_assign(&c->rev, ctx->base, fd, EV_READ | EV_PERSIST, conn_readable, c);
     event_add(&c->rev, NULL);
@@ -401,6 +405,7 @@ int main(int argc, char **argv)
     const char *addr = "127.0.0.1:8090";
     int salen = sizeof(sa), ch;
 
+    LIST_INIT(&ctx.conns);
     ctx.key = getenv("SSE_BENCH_KEY") ? getenv("SSE_BENCH_KEY") : "calib";
     while ((ch = getopt(argc, argv, "a:k:h")) != -1) {
         if (ch == 'a')
@@ -437,6 +442,8 @@ int main(int argc, char **argv)
     event_add(sigterm, NULL);
     fprintf(stderr, "sse-calib: listening on %s\n", addr);
     event_base_dispatch(ctx.base);
+    while (!LIST_EMPTY(&ctx.conns))
+        conn_free(LIST_FIRST(&ctx.conns));
     evconnlistener_free(l);
     event_free(sigint);
     event_free(sigterm);

@@ -115,6 +115,7 @@ struct lg_ctx {
     unsigned next_client;   /* next to start */
     unsigned inflight;      /* handshakes under way */
     unsigned ready;
+    unsigned armed;         /* clients ready when publishing began */
     unsigned dead;
     unsigned connect_errors;
     unsigned disconnects;   /* ready clients lost during the run */

@@ -165,6 +165,7 @@ int lg_clients_arm(struct lg_ctx *ctx)
         c->seen = calloc(1, bytes > 0 ? bytes : 1);
         if (c->seen == NULL)
             return -1;
+        ctx->armed++;
     }
     return 0;
 }

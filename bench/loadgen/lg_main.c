@@ -6,6 +6,7 @@
  * clients are in (bench/run reads server memory at that moment).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -241,7 +242,7 @@ static void report(struct lg_ctx *ctx, double connect_s, double cpu_s,
            ctx->o.clients, ctx->ready, ctx->connect_errors, ctx->disconnects,
            connect_s, ctx->o.rate, ctx->o.seconds, ctx->pub_sent,
            ctx->pub_ok_count, ctx->pub_errors, ctx->pub_lag_max,
-           ctx->deliveries, ctx->pub_ok_count * (uint64_t)ctx->ready,
+           ctx->deliveries, ctx->pub_ok_count * (uint64_t)ctx->armed,
            span > 0 ? (double)ctx->deliveries / span : 0, lost, lossy,
            maxlost, dups, ctx->bad_messages, ctx->removed,
            lg_hist_quantile(&ctx->hist, 0.50) / 1e3,
@@ -293,9 +294,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         ctx->publishing = ctx->o.rate > 0;
     } else if (r->phase == 1) {
         lg_pub_tick(ctx);
-        if (ctx->o.rate > 0 ? ctx->pub_sent < ctx->pub_total
+        /* bounded in time even when the publisher cannot get its events
+         * out (a dead server): the report says how many were sent */
+        if (ctx->o.rate > 0 ? ctx->pub_sent < ctx->pub_total &&
+                                  since < ctx->o.seconds + ctx->o.drain
                             : since < ctx->o.seconds)
             return;
+        if (ctx->pub_sent < ctx->pub_total)
+            lg_note_error(ctx, "publisher fell behind the schedule");
         r->phase = 2;
         r->t_phase = now;
     } else if (r->phase == 2) {
@@ -308,8 +314,18 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* SIGINT/SIGTERM: stop and still print what was measured. */
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct lg_ctx *ctx = arg;
+
+    lg_note_error(ctx, "interrupted");
+    event_base_loopbreak(ctx->base);
+}
+
 int main(int argc, char **argv)
 {
+    struct event *sigs[2];
     static struct lg_ctx ctx; /* big (histogram): not on the stack */
     struct lg_run run = {.ctx = &ctx};
     struct rlimit rl;
@@ -344,11 +360,17 @@ int main(int argc, char **argv)
     run.t0 = run.t_phase = t_start;
     ctx.tick = event_new(ctx.base, -1, EV_PERSIST, on_tick, &run);
     event_add(ctx.tick, &tv);
+    sigs[0] = evsignal_new(ctx.base, SIGINT, on_signal, &ctx);
+    sigs[1] = evsignal_new(ctx.base, SIGTERM, on_signal, &ctx);
+    event_add(sigs[0], NULL);
+    event_add(sigs[1], NULL);
     lg_clients_pump(&ctx);
     event_base_dispatch(ctx.base);
     report(&ctx, run.connect_s, cpu_seconds() - run.cpu0,
            (double)(lg_now_ns() - ctx.t_pub_start) / 1e9);
     event_free(ctx.tick);
+    event_free(sigs[0]);
+    event_free(sigs[1]);
     lg_pub_free(&ctx);
     lg_clients_free(&ctx);
     event_base_free(ctx.base);
