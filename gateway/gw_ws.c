@@ -2,8 +2,11 @@
  * gw_ws.c - the lean WebSocket connection under an Engine.IO session.
  * Idle, a connection costs this struct, one event, an empty evbuffer and
  * the parser: reads go through the loop's shared buffer and only a frame
- * left incomplete is kept on the heap. Output is queued (shared frames by
- * reference) and written once per loop pass by the flush event.
+ * left incomplete is kept on the heap. Output is written once per loop pass
+ * by the flush event: shared frames queued while the socket has no backlog
+ * wait in a few inline slots and go out with one sendmsg() straight from
+ * their refcounted buffers (nothing allocated or freed per delivery); only
+ * what the kernel does not take goes into the output evbuffer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <event2/buffer.h>
 
 #include "cm_httpd.h"
@@ -33,7 +37,8 @@ struct gw_ws {
     struct gw_ctx *ctx;
     struct gw_session *sess; /* NULL once detached */
     struct event ev;         /* read; write too while backlogged */
-    struct evbuffer *out;
+    struct evbuffer *out;    /* the backlog; empty while pend[] is used */
+    struct gw_frame *pend[GW_WS_PEND_MAX]; /* sent at the next flush */
     uint8_t *part;           /* an incomplete frame's bytes, or NULL */
     uint32_t part_len;
     uint32_t part_cap;
@@ -44,6 +49,7 @@ struct gw_ws {
     uint8_t state;
     uint8_t dirty;
     uint8_t want_write;
+    uint8_t npend;           /* frames in pend[] */
 };
 
 static void gw_ws_event_cb(evutil_socket_t fd, short what, void *arg);
@@ -83,6 +89,8 @@ void gw_ws_free(struct gw_ws *c)
     event_del(&c->ev);
     evutil_closesocket(c->fd);
     evbuffer_free(c->out); /* unrefs the shared frames still queued */
+    for (unsigned i = 0; i < c->npend; i++)
+        gw_frame_unref(c->pend[i]);
     ws_parser_reset(&c->parser);
     free(c->part);
     tp->nws--;
@@ -118,7 +126,11 @@ static void gw_ws_fail(struct gw_ws *c, uint16_t code)
 
 size_t gw_ws_backlog(const struct gw_ws *c)
 {
-    return evbuffer_get_length(c->out);
+    size_t n = evbuffer_get_length(c->out);
+
+    for (unsigned i = 0; i < c->npend; i++)
+        n += c->pend[i]->len;
+    return n;
 }
 
 static void gw_ws_frame_cleanup(const void *data, size_t len, void *extra)
@@ -128,9 +140,48 @@ static void gw_ws_frame_cleanup(const void *data, size_t len, void *extra)
     gw_frame_unref(extra);
 }
 
+/*
+ * Move the pending frames, in order, behind whatever the evbuffer holds;
+ * their references pass to it. skip: bytes of the first frame already
+ * sent. Returns 0, or -1 when one could not be added (out of memory): the
+ * frames from that one on are dropped, so with skip > 0 or a frame dropped
+ * before others the stream is broken and the caller must close.
+ */
+static int gw_ws_spill(struct gw_ws *c, size_t skip)
+{
+    int rc = 0;
+
+    for (unsigned i = 0; i < c->npend; i++) {
+        struct gw_frame *f = c->pend[i];
+
+        c->pend[i] = NULL;
+        if (rc == 0 && evbuffer_add_reference(c->out, f->data + skip,
+                                              f->len - skip,
+                                              gw_ws_frame_cleanup, f) == 0) {
+            skip = 0;
+            continue;
+        }
+        gw_frame_unref(f); /* no cleanup on failure */
+        rc = -1;
+    }
+    c->npend = 0;
+    return rc;
+}
+
 int gw_ws_send_frame(struct gw_ws *c, struct gw_frame *f)
 {
     if (c->state != GW_WS_OPEN)
+        return -1;
+    if (evbuffer_get_length(c->out) == 0 && c->npend < GW_WS_PEND_MAX) {
+        /* the common case: no backlog, so the flush can send it directly */
+        gw_frame_ref(f);
+        c->pend[c->npend++] = f;
+        gw_ws_mark_dirty(c);
+        return 0;
+    }
+    /* a backlog, or more frames in one pass than slots: the evbuffer,
+     * behind the pending frames (order is the stream's) */
+    if (c->npend > 0 && gw_ws_spill(c, 0) != 0)
         return -1;
     gw_frame_ref(f);
     if (evbuffer_add_reference(c->out, f->data, f->len, gw_ws_frame_cleanup,
@@ -147,6 +198,9 @@ static int gw_ws_send(struct gw_ws *c, uint8_t op, const void *p, size_t len)
     uint8_t hdr[WS_MAX_HEADER];
     size_t hl = ws_frame_header(hdr, 1, op, len);
 
+    /* copies go behind the shared frames queued before them */
+    if (c->npend > 0 && gw_ws_spill(c, 0) != 0)
+        return -1;
     if (evbuffer_add(c->out, hdr, hl) != 0
         || (len > 0 && evbuffer_add(c->out, p, len) != 0))
         return -1;
@@ -188,12 +242,59 @@ void gw_ws_close(struct gw_ws *c, uint16_t code)
     c->part_len = c->part_cap = 0;
 }
 
+/*
+ * Send the pending frames (the evbuffer is empty) with one sendmsg() from
+ * their own buffers; unref what went out whole and queue the rest, a
+ * partly sent frame's tail first, in the evbuffer. Returns -1 when c was
+ * freed.
+ */
+static int gw_ws_write_direct(struct gw_ws *c)
+{
+    struct iovec iov[GW_WS_PEND_MAX];
+    struct msghdr msg;
+    unsigned i, n = c->npend;
+    ssize_t sent;
+
+    for (i = 0; i < n; i++) {
+        iov[i].iov_base = c->pend[i]->data;
+        iov[i].iov_len = c->pend[i]->len;
+    }
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = n;
+    do /* send(), not writev(): no vfs_writev/fdget_pos on the way */
+        sent = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            gw_ws_lost(c); /* frees c, pending frames included */
+            return -1;
+        }
+        sent = 0;
+    }
+    for (i = 0; i < n && (size_t)sent >= c->pend[i]->len; i++) {
+        sent -= (ssize_t)c->pend[i]->len;
+        gw_frame_unref(c->pend[i]);
+    }
+    memmove(c->pend, c->pend + i, (n - i) * sizeof(c->pend[0]));
+    c->npend = (uint8_t)(n - i);
+    if (c->npend > 0 && gw_ws_spill(c, (size_t)sent) != 0) {
+        gw_ws_lost(c); /* a frame's tail is lost: the stream is broken */
+        return -1;
+    }
+    return 0;
+}
+
 /* Write what is queued. Returns -1 when c was freed. */
 static int gw_ws_write(struct gw_ws *c)
 {
-    int n = evbuffer_write(c->out, c->fd);
-
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    if (c->npend > 0) {
+        if (gw_ws_write_direct(c) < 0)
+            return -1;
+        /* a remainder means a full socket buffer: wait for EV_WRITE */
+    } else if (evbuffer_get_length(c->out) > 0
+               && evbuffer_write(c->out, c->fd) < 0 && errno != EAGAIN
+               && errno != EWOULDBLOCK && errno != EINTR) {
         gw_ws_lost(c);
         return -1;
     }

@@ -2,8 +2,9 @@
  * gw_ws.h - the gateway's lean WebSocket connection: the upgrade checks and
  * the 101 over cm_httpd_hijack(), then one raw event per socket, a shared
  * per-loop read buffer (a small heap buffer only while a frame is
- * incomplete), an output evbuffer written once per loop pass, and the
- * strict proto/ws.h parser. It carries one Engine.IO session's packets.
+ * incomplete), output written once per loop pass (a direct sendmsg() of
+ * pending shared frames while the socket has no backlog, else the output
+ * evbuffer), and the strict proto/ws.h parser. It carries one Engine.IO session's packets.
  */
 #ifndef SSE_GW_WS_H
 #define SSE_GW_WS_H
@@ -17,6 +18,10 @@ struct cm_httpd_req;
 struct gw_ws;
 
 #define GW_WS_LINGER_MS 2000 /* after our close: wait this long for EOF */
+/* Shared frames a connection with no backlog holds for the next flush,
+ * which sends them with one sendmsg(); more in one loop pass go to the
+ * output evbuffer. Inline in every connection: 8 bytes per slot. */
+#define GW_WS_PEND_MAX 4
 
 /*
  * Check the headers of a WebSocket upgrade request (GET, Upgrade:
@@ -34,10 +39,12 @@ int gw_ws_check_request(struct cm_httpd_req *req);
 struct gw_ws *gw_ws_accept(struct gw_ctx *ctx, struct cm_httpd_req *req,
                            struct gw_session *s);
 
-/* Bytes queued to the socket and not yet written. */
+/* Bytes queued to the socket and not yet written (pending frames and the
+ * output evbuffer). */
 size_t gw_ws_backlog(const struct gw_ws *c);
 
-/* Queue a shared frame by reference (never copied). Returns 0 or -1. */
+/* Queue a shared frame by reference (never copied), after everything
+ * queued before it. Returns 0 or -1. */
 int gw_ws_send_frame(struct gw_ws *c, struct gw_frame *f);
 
 /* Queue one text frame (a copy of text). Returns 0 or -1. */
