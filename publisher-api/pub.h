@@ -13,6 +13,7 @@
 
 #include "cm_config.h"
 #include "cm_httpd.h"
+#include "cm_service.h"
 #include "cm_store.h"
 #include "chan.h"
 #include "proto.h"
@@ -53,7 +54,8 @@ struct pub_ctx {
     struct pub_rate *rate;          /* NULL when publish_rate is 0 */
     struct cm_histogram *publish_seconds;
     struct cm_counter *published;
-    struct event *sigterm, *sigint, *drain_timer;
+    struct cm_signals signals;  /* SIGTERM/SIGINT: drain */
+    struct event *drain_timer;
     double drain_deadline;
 };
 

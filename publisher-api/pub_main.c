@@ -6,7 +6,6 @@
  */
 #include "pub.h"
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "cm_log.h"
 #include "cm_metrics.h"
 #include "cm_redis.h"
+#include "cm_service.h"
 
 #define PUB_DRAIN_TICK_US 50000
 
@@ -72,14 +72,11 @@ pub_drain_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-pub_on_signal(evutil_socket_t sig, short what, void *arg)
+pub_drain(int sig, void *arg)
 {
     struct pub_ctx *ctx = arg;
     struct timeval tick = {0, PUB_DRAIN_TICK_US};
 
-    (void)what;
-    if (ctx->drain_timer != NULL)
-        return; /* already draining */
     cm_info("draining", KV_I("signal", sig),
             KV_I("open_connections", cm_httpd_conn_count(ctx->httpd)));
     cm_httpd_stop_accepting(ctx->httpd);
@@ -127,13 +124,7 @@ pub_start(struct pub_ctx *ctx)
                  KV_S("addr", ctx->conf.addr), KV_S("error", err));
         return -1;
     }
-    ctx->sigterm = evsignal_new(ctx->base, SIGTERM, pub_on_signal, ctx);
-    ctx->sigint = evsignal_new(ctx->base, SIGINT, pub_on_signal, ctx);
-    if (ctx->sigterm == NULL || ctx->sigint == NULL ||
-        evsignal_add(ctx->sigterm, NULL) != 0 ||
-        evsignal_add(ctx->sigint, NULL) != 0)
-        return -1;
-    return 0;
+    return cm_signals_init(&ctx->signals, ctx->base, pub_drain, ctx);
 }
 
 /* Redis and the store. Returns 0 or -1 with the reason logged. */
@@ -159,15 +150,22 @@ pub_connect(struct pub_ctx *ctx)
     return 0;
 }
 
+/* SSE_HTTP_MAX_BODY 0 means the payload limit plus room for the rest. */
+static void
+pub_resolve(void *svc, const struct cm_conf_common *common)
+{
+    struct pub_conf *conf = svc;
+
+    if (conf->max_body == 0)
+        conf->max_body = common->max_payload + PUB_BODY_SLACK;
+}
+
 static void
 pub_cleanup(struct pub_ctx *ctx)
 {
     if (ctx->drain_timer != NULL)
         event_free(ctx->drain_timer);
-    if (ctx->sigterm != NULL)
-        event_free(ctx->sigterm);
-    if (ctx->sigint != NULL)
-        event_free(ctx->sigint);
+    cm_signals_free(&ctx->signals);
     if (ctx->httpd != NULL)
         cm_httpd_free(ctx->httpd);
     if (ctx->redis != NULL)
@@ -185,30 +183,13 @@ int
 main(int argc, char **argv)
 {
     struct pub_ctx ctx;
-    char err[256];
     int rc;
 
     memset(&ctx, 0, sizeof(ctx));
-    rc = cm_config_load(&pub_spec, &ctx.conf, &ctx.common, argc, argv, err,
-                        sizeof(err));
-    if (rc != 0) {
-        if (rc < 0)
-            fprintf(stderr, "sse-publisher-api: %s\n", err);
+    rc = cm_service_start(&pub_spec, &ctx.conf, &ctx.common, argc, argv,
+                          "publisher-api", pub_resolve);
+    if (rc != 0)
         return rc < 0 ? 2 : 0;
-    }
-    if (cm_log_init("publisher-api", ctx.common.node_id, ctx.common.log_level,
-                    ctx.common.log_format) != 0) {
-        fprintf(stderr, "sse-publisher-api: bad SSE_LOG_LEVEL/FORMAT\n");
-        return 2;
-    }
-    if (ctx.common.admin_token != NULL)
-        cm_log_secret(ctx.common.admin_token);
-    if (ctx.common.internal_token != NULL)
-        cm_log_secret(ctx.common.internal_token);
-    if (ctx.conf.max_body == 0)
-        ctx.conf.max_body = ctx.common.max_payload + PUB_BODY_SLACK;
-    cm_config_log(&pub_spec, &ctx.conf, &ctx.common);
-    signal(SIGPIPE, SIG_IGN);
     rc = 1;
     if ((ctx.base = event_base_new()) != NULL && pub_connect(&ctx) == 0 &&
         pub_start(&ctx) == 0) {

@@ -12,6 +12,7 @@
 #include "cm_config.h"
 #include "cm_queue.h"
 #include "cm_redis.h"
+#include "cm_service.h"
 #include "cm_store.h"
 
 struct event;
@@ -70,7 +71,8 @@ struct tw_ctx {
     struct cm_httpd *httpd;
     struct tw_consumer *consumer;
     struct tw_sweeper *sweeper;
-    struct event *ev_term, *ev_int, *ev_deadline;
+    struct cm_signals signals;   /* SIGTERM/SIGINT: drain */
+    struct event *ev_deadline;
     int stopping; /* SIGTERM seen: take no new work */
     int closing;  /* links being freed: issue no command from callbacks */
 };

@@ -4,7 +4,6 @@
  * let running ones finish or leave them to their lease, exit 0 within
  * 10 s). The pipeline's stages live in their own files.
  */
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "cm_log.h"
 #include "cm_metrics.h"
 #include "cm_queue.h"
+#include "cm_service.h"
 
 /* After SIGTERM, give running jobs this long, then leave them to their
  * lease: the contract wants an exit within 10 s. */
@@ -94,14 +94,11 @@ static void tw_on_deadline(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(ctx->base, NULL);
 }
 
-static void tw_on_signal(evutil_socket_t sig, short what, void *arg)
+static void tw_drain(int sig, void *arg)
 {
     struct tw_ctx *ctx = arg;
     struct timeval tv = {TW_DRAIN_MS / 1000, (TW_DRAIN_MS % 1000) * 1000};
 
-    (void)what;
-    if (ctx->stopping)
-        return;
     ctx->stopping = 1;
     cm_info("signal: draining", KV_I("signal", (long long)sig),
             KV_I("running", tw_consumer_running(ctx->consumer)));
@@ -201,11 +198,8 @@ static int tw_start(struct tw_ctx *ctx, char *err, size_t errlen)
     }
     ctx->consumer = tw_consumer_new(ctx);
     ctx->sweeper = tw_sweeper_new(ctx);
-    ctx->ev_term = evsignal_new(ctx->base, SIGTERM, tw_on_signal, ctx);
-    ctx->ev_int = evsignal_new(ctx->base, SIGINT, tw_on_signal, ctx);
     if (ctx->consumer == NULL || ctx->sweeper == NULL ||
-        ctx->ev_term == NULL || ctx->ev_int == NULL ||
-        evsignal_add(ctx->ev_term, NULL) || evsignal_add(ctx->ev_int, NULL)) {
+        cm_signals_init(&ctx->signals, ctx->base, tw_drain, ctx) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -226,10 +220,7 @@ static void tw_stop(struct tw_ctx *ctx)
         cm_httpd_free(ctx->httpd);
     tw_consumer_free(ctx->consumer);
     tw_sweeper_free(ctx->sweeper);
-    if (ctx->ev_term != NULL)
-        event_free(ctx->ev_term);
-    if (ctx->ev_int != NULL)
-        event_free(ctx->ev_int);
+    cm_signals_free(&ctx->signals);
     if (ctx->ev_deadline != NULL)
         event_free(ctx->ev_deadline);
     if (ctx->metrics != NULL)
@@ -243,29 +234,13 @@ int main(int argc, char **argv)
     int rc;
 
     memset(&ctx, 0, sizeof(ctx));
-    rc = cm_config_load(&tw_spec, &ctx.conf, &ctx.common, argc, argv, err,
-                        sizeof(err));
-    if (rc != 0) {
-        if (rc < 0)
-            fprintf(stderr, "sse-task-worker: %s\n", err);
-        cm_config_free(&tw_spec, &ctx.conf, &ctx.common);
+    rc = cm_service_start(&tw_spec, &ctx.conf, &ctx.common, argc, argv,
+                          "task-worker", NULL);
+    if (rc != 0)
         return rc > 0 ? 0 : 2;
-    }
-    if (cm_log_init("task-worker", ctx.common.node_id, ctx.common.log_level,
-                    ctx.common.log_format) != 0) {
-        fprintf(stderr, "sse-task-worker: bad SSE_LOG_LEVEL/SSE_LOG_FORMAT\n");
-        cm_config_free(&tw_spec, &ctx.conf, &ctx.common);
-        return 2;
-    }
-    if (ctx.common.internal_token != NULL)
-        cm_log_secret(ctx.common.internal_token);
-    if (ctx.common.admin_token != NULL)
-        cm_log_secret(ctx.common.admin_token);
-    cm_config_log(&tw_spec, &ctx.conf, &ctx.common);
     ctx.policy.max_attempts = (int)ctx.conf.job_attempts;
     ctx.policy.lease_ms = ctx.conf.job_lease_ms;
     ctx.policy.backoff_ms = ctx.conf.job_backoff_ms;
-    signal(SIGPIPE, SIG_IGN);
     ctx.base = event_base_new();
     if (ctx.base == NULL || tw_start(&ctx, err, sizeof(err)) != 0) {
         cm_error("cannot start", KV_S("error", err[0] ? err : "event base"));
