@@ -19,6 +19,7 @@
 #include "cm_keys.h"
 #include "cm_log.h"
 #include "cm_redis.h"
+#include "cm_service.h"
 #include "cm_store.h"
 
 /* Replace the secret only if nobody changed it since we read it. */
@@ -119,14 +120,11 @@ main(int argc, char **argv)
     char err[256];
     int rc;
 
-    rc = cm_config_load(&reseal_spec, &conf, &common, argc, argv, err,
-                        sizeof err);
-    if (rc != 0) {
-        if (rc < 0)
-            fprintf(stderr, "sse-reseal: %s\n", err);
+    rc = cm_service_start(&reseal_spec, &conf, &common, argc, argv, "reseal",
+                          NULL);
+    if (rc != 0)
         return rc < 0 ? 2 : 0;
-    }
-    cm_log_init("reseal", common.node_id, common.log_level, common.log_format);
+    err[0] = '\0';
     if (common.master_key == NULL) {
         fprintf(stderr, "sse-reseal: SSE_MASTER_KEY is not set: nothing to "
                         "seal with\n");
