@@ -50,6 +50,8 @@ struct gw_ws {
     uint8_t dirty;
     uint8_t want_write;
     uint8_t npend;           /* frames in pend[] */
+    uint8_t backlogged;      /* 0: out is empty (1 may be stale: then the
+                              * next write finds it empty) */
 };
 
 static void gw_ws_event_cb(evutil_socket_t fd, short what, void *arg);
@@ -126,7 +128,7 @@ static void gw_ws_fail(struct gw_ws *c, uint16_t code)
 
 size_t gw_ws_backlog(const struct gw_ws *c)
 {
-    size_t n = evbuffer_get_length(c->out);
+    size_t n = c->backlogged ? evbuffer_get_length(c->out) : 0;
 
     for (unsigned i = 0; i < c->npend; i++)
         n += c->pend[i]->len;
@@ -151,6 +153,7 @@ static int gw_ws_spill(struct gw_ws *c, size_t skip)
 {
     int rc = 0;
 
+    c->backlogged = 1;
     for (unsigned i = 0; i < c->npend; i++) {
         struct gw_frame *f = c->pend[i];
 
@@ -172,7 +175,7 @@ int gw_ws_send_frame(struct gw_ws *c, struct gw_frame *f)
 {
     if (c->state != GW_WS_OPEN)
         return -1;
-    if (evbuffer_get_length(c->out) == 0 && c->npend < GW_WS_PEND_MAX) {
+    if (!c->backlogged && c->npend < GW_WS_PEND_MAX) {
         /* the common case: no backlog, so the flush can send it directly */
         gw_frame_ref(f);
         c->pend[c->npend++] = f;
@@ -184,6 +187,7 @@ int gw_ws_send_frame(struct gw_ws *c, struct gw_frame *f)
     if (c->npend > 0 && gw_ws_spill(c, 0) != 0)
         return -1;
     gw_frame_ref(f);
+    c->backlogged = 1;
     if (evbuffer_add_reference(c->out, f->data, f->len, gw_ws_frame_cleanup,
                                f) != 0) {
         gw_frame_unref(f); /* no cleanup on failure */
@@ -201,6 +205,7 @@ static int gw_ws_send(struct gw_ws *c, uint8_t op, const void *p, size_t len)
     /* copies go behind the shared frames queued before them */
     if (c->npend > 0 && gw_ws_spill(c, 0) != 0)
         return -1;
+    c->backlogged = 1;
     if (evbuffer_add(c->out, hdr, hl) != 0
         || (len > 0 && evbuffer_add(c->out, p, len) != 0))
         return -1;
@@ -243,8 +248,8 @@ void gw_ws_close(struct gw_ws *c, uint16_t code)
 }
 
 /*
- * Send the pending frames (the evbuffer is empty) with one sendmsg() from
- * their own buffers; unref what went out whole and queue the rest, a
+ * Send the pending frames (the evbuffer is empty) with one send() or
+ * sendmsg() from their own buffers; unref what went out whole and queue the rest, a
  * partly sent frame's tail first, in the evbuffer. Returns -1 when c was
  * freed.
  */
@@ -262,8 +267,12 @@ static int gw_ws_write_direct(struct gw_ws *c)
     memset(&msg, 0, sizeof(msg));
     msg.msg_iov = iov;
     msg.msg_iovlen = n;
-    do /* send(), not writev(): no vfs_writev/fdget_pos on the way */
-        sent = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    /* the socket calls, not writev(): no vfs_writev/fdget_pos on the way;
+     * one frame (the usual case) skips sendmsg's iovec import too */
+    do
+        sent = n == 1 ? send(c->fd, iov[0].iov_base, iov[0].iov_len,
+                             MSG_DONTWAIT | MSG_NOSIGNAL)
+                      : sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     while (sent < 0 && errno == EINTR);
     if (sent < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -292,19 +301,19 @@ static int gw_ws_write(struct gw_ws *c)
         if (gw_ws_write_direct(c) < 0)
             return -1;
         /* a remainder means a full socket buffer: wait for EV_WRITE */
-    } else if (evbuffer_get_length(c->out) > 0
-               && evbuffer_write(c->out, c->fd) < 0 && errno != EAGAIN
-               && errno != EWOULDBLOCK && errno != EINTR) {
+    } else if (c->backlogged && evbuffer_write(c->out, c->fd) < 0
+               && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         gw_ws_lost(c);
         return -1;
     }
-    if (evbuffer_get_length(c->out) > 0) {
+    if (c->backlogged && evbuffer_get_length(c->out) > 0) {
         if (!c->want_write) {
             c->want_write = 1;
             gw_ws_set_events(c, EV_READ | EV_WRITE, NULL);
         }
         return 0;
     }
+    c->backlogged = 0;
     if (c->state == GW_WS_CLOSING) {
         struct timeval tv = {GW_WS_LINGER_MS / 1000,
                              (GW_WS_LINGER_MS % 1000) * 1000};
@@ -566,6 +575,7 @@ struct gw_ws *gw_ws_accept(struct gw_ctx *ctx, struct cm_httpd_req *req,
     event_assign(&c->ev, ctx->base, fd, EV_READ | EV_PERSIST, gw_ws_event_cb,
                  c);
     event_add(&c->ev, NULL);
+    c->backlogged = 1;
     evbuffer_add_printf(c->out, "HTTP/1.1 101 Switching Protocols\r\n"
                         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                         "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
