@@ -104,8 +104,10 @@ static void client_connected(evutil_socket_t fd, short what, void *arg)
     }
     for (i = 0; i < sizeof(nonce); i++)
         nonce[i] = (uint8_t)((ctx->rng = ctx->rng * 1103515245u + 12345u) >> 16);
-    if (b64_encode(nonce, sizeof(nonce), key, sizeof(key)) == 0)
+    if (b64_encode(nonce, sizeof(nonce), key, sizeof(key)) == 0) {
+        client_kill(c, "websocket key");
         return;
+    }
     n = snprintf(req, sizeof(req),
                  "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
                  "Host: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
