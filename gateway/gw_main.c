@@ -6,7 +6,6 @@
  * reconnect elsewhere, exit 0 within SSE_DRAIN_TIMEOUT).
  */
 #include <malloc.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "cm_log.h"
 #include "cm_metrics.h"
 #include "cm_redis.h"
+#include "cm_service.h"
 #include "gw_eio.h"
 #include "cm_keys.h"
 #include "gw_session.h"
@@ -130,16 +130,11 @@ static void gw_drain_check(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(p->ctx.base);
 }
 
-static void gw_on_signal(evutil_socket_t sig, short what, void *arg)
+static void gw_drain(int sig, void *arg)
 {
     struct gw_proc *p = arg;
     struct timeval tv = {0, GW_DRAIN_CHECK_MS * 1000};
 
-    (void)what;
-    if (p->ctx.draining) {
-        event_base_loopbreak(p->ctx.base); /* a second signal: go now */
-        return;
-    }
     p->ctx.draining = 1;
     cm_info("draining", KV_I("signal", sig),
             KV_I("sessions", (long long)p->tp.nsessions));
@@ -208,10 +203,7 @@ static int gw_start(struct gw_proc *p)
         cm_error("channels init failed");
         return -1;
     }
-    p->sig_term = evsignal_new(ctx->base, SIGTERM, gw_on_signal, p);
-    p->sig_int = evsignal_new(ctx->base, SIGINT, gw_on_signal, p);
-    if (p->sig_term == NULL || p->sig_int == NULL
-        || event_add(p->sig_term, NULL) != 0 || event_add(p->sig_int, NULL) != 0)
+    if (cm_signals_init(&p->signals, ctx->base, gw_drain, p) != 0)
         return -1;
     cm_info("listening", KV_S("addr", ctx->conf.addr), KV_S("tag", ctx->tag));
     return 0;
@@ -228,10 +220,7 @@ static void gw_stop(struct gw_proc *p)
     }
     if (p->drain_ev != NULL)
         event_free(p->drain_ev);
-    if (p->sig_term != NULL)
-        event_free(p->sig_term);
-    if (p->sig_int != NULL)
-        event_free(p->sig_int);
+    cm_signals_free(&p->signals);
     if (ctx->redis != NULL)
         cm_redis_free(ctx->redis);
     if (ctx->metrics != NULL)
@@ -244,33 +233,17 @@ int main(int argc, char **argv)
 {
     struct gw_proc *p = calloc(1, sizeof(*p));
     struct gw_ctx *ctx;
-    char err[256];
     int rc;
 
     if (p == NULL)
         return 1;
     ctx = &p->ctx;
-    rc = cm_config_load(&gw_spec, &ctx->conf, &ctx->common, argc, argv, err,
-                        sizeof(err));
+    rc = cm_service_start(&gw_spec, &ctx->conf, &ctx->common, argc, argv,
+                          "gateway", NULL);
     if (rc != 0) {
-        if (rc < 0)
-            fprintf(stderr, "sse-gateway: %s\n", err);
         free(p);
         return rc > 0 ? 0 : 2;
     }
-    if (cm_log_init("gateway", ctx->common.node_id, ctx->common.log_level,
-                    ctx->common.log_format) != 0) {
-        fprintf(stderr, "sse-gateway: bad SSE_LOG_LEVEL or SSE_LOG_FORMAT\n");
-        return 2;
-    }
-    if (ctx->common.master_key != NULL)
-        cm_log_secret(ctx->common.master_key);
-    if (ctx->common.admin_token != NULL)
-        cm_log_secret(ctx->common.admin_token);
-    if (ctx->common.internal_token != NULL)
-        cm_log_secret(ctx->common.internal_token);
-    cm_config_log(&gw_spec, &ctx->conf, &ctx->common);
-    signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return */
     mallopt(M_TRIM_THRESHOLD, GW_MALLOC_TRIM_THRESHOLD);
     mallopt(M_TOP_PAD, GW_MALLOC_TOP_PAD);
     rc = gw_start(p);

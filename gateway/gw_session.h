@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "cm_service.h"
 #include "gw.h"
 #include "sio.h"
 
@@ -119,8 +120,7 @@ struct gw_tp {
 struct gw_proc {
     struct gw_ctx ctx;
     struct gw_tp tp;
-    struct event *sig_term;
-    struct event *sig_int;
+    struct cm_signals signals; /* SIGTERM/SIGINT: drain */
     struct event *drain_ev;  /* drain progress check */
     int64_t drain_due;       /* ms: give up waiting and exit */
 };
