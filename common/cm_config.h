@@ -16,6 +16,14 @@ enum cm_conf_type {
     CM_CONF_ENUM,   /* char *, one of the '|'-separated words in choices */
 };
 
+/* Table rows for the common cases: an integer field of struct type within
+ * [min, max], and a string field. */
+#define CM_CONF_INT_ITEM(type, env, field, def, min, max, help)               \
+    {env, CM_CONF_INT, offsetof(struct type, field), def, min, max, NULL,     \
+     help}
+#define CM_CONF_STR_ITEM(type, env, field, def, help)                         \
+    {env, CM_CONF_STR, offsetof(struct type, field), def, 0, 0, NULL, help}
+
 struct cm_conf_item {
     const char *env;     /* "SSE_GATEWAY_ADDR" */
     enum cm_conf_type type;

@@ -35,8 +35,7 @@
 #define GW_MALLOC_TOP_PAD (16 * 1024 * 1024)
 
 #define GW_INT(env, field, def, min, max, help)                              \
-    {env, CM_CONF_INT, offsetof(struct gw_conf, field), def, min, max, NULL, \
-     help}
+    CM_CONF_INT_ITEM(gw_conf, env, field, def, min, max, help)
 
 static const struct cm_conf_item gw_conf_items[] = {
     {"SSE_GATEWAY_ADDR", CM_CONF_STR, offsetof(struct gw_conf, addr),

@@ -20,8 +20,7 @@
 #define PUB_DRAIN_TICK_US 50000
 
 #define PUB_INT(env, field, def, min, max, help)                              \
-    {env, CM_CONF_INT, offsetof(struct pub_conf, field), def, min, max, NULL, \
-     help}
+    CM_CONF_INT_ITEM(pub_conf, env, field, def, min, max, help)
 
 static const struct cm_conf_item pub_conf_items[] = {
     {"SSE_PUBLISHER_ADDR", CM_CONF_STR, offsetof(struct pub_conf, addr),

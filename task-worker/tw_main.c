@@ -26,9 +26,8 @@
  * lease: the contract wants an exit within 10 s. */
 #define TW_DRAIN_MS 8000
 
-#define TW_I(env, field, def, lo, hi, help)                                   \
-    {env, CM_CONF_INT, offsetof(struct tw_conf, field), def, lo, hi, NULL,    \
-     help}
+#define TW_I(env, field, def, min, max, help)                              \
+    CM_CONF_INT_ITEM(tw_conf, env, field, def, min, max, help)
 
 static const struct cm_conf_item tw_conf_items[] = {
     {"SSE_WORKER_ADDR", CM_CONF_STR, offsetof(struct tw_conf, addr),
