@@ -21,8 +21,7 @@
 
 static const struct cm_conf_item cm_conf_common_items[] = {
     {"SSE_REDIS_URL", CM_CONF_STR, CMC(redis_url), "redis://127.0.0.1:6379/0",
-     0, 0, NULL,
-     "redis://[:password@]host[:port][/db] or unix:///path[?db=N]"},
+     0, 0, NULL, "redis://[:password@]host[:port][/db] or unix:///path[?db=N]"},
     {"SSE_NODE_ID", CM_CONF_STR, CMC(node_id), NULL, 0, 0, NULL,
      "unique id of this process in logs and metrics (default hostname-pid)"},
     {"SSE_CHANNEL_AUTH_AUDIENCE", CM_CONF_STR, CMC(audience),
@@ -38,14 +37,14 @@ static const struct cm_conf_item cm_conf_common_items[] = {
     {"SSE_CLIENT_QUEUE_MAX", CM_CONF_INT, CMC(client_queue_max), "1048576",
      1024, 1LL << 32, NULL,
      "bytes queued to one client before it is dropped as too slow"},
-    {"SSE_LOG_FORMAT", CM_CONF_ENUM, CMC(log_format), "text", 0, 0,
-     "text|json", "log line format"},
+    {"SSE_LOG_FORMAT", CM_CONF_ENUM, CMC(log_format), "text", 0, 0, "text|json",
+     "log line format"},
     {"SSE_LOG_LEVEL", CM_CONF_ENUM, CMC(log_level), "info", 0, 0,
      "debug|info|warn|error", "lowest level logged"},
     {"SSE_MASTER_KEY", CM_CONF_SECRET, CMC(master_key), NULL, 0, 0, NULL,
      "64 hex chars: AES-256 key sealing project secrets at rest"},
-    {"SSE_MASTER_KEY_PREVIOUS", CM_CONF_SECRET, CMC(master_key_previous),
-     NULL, 0, 0, NULL,
+    {"SSE_MASTER_KEY_PREVIOUS", CM_CONF_SECRET, CMC(master_key_previous), NULL,
+     0, 0, NULL,
      "64 hex chars: the key being rotated out; still opens old seals"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
@@ -97,8 +96,8 @@ is_hex64(const char *v)
 
 /* Store one value; -1 with err naming the variable when it is bad. */
 static int
-set_value(void *base, const struct cm_conf_item *it, const char *v,
-          char *err, size_t errlen)
+set_value(void *base, const struct cm_conf_item *it, const char *v, char *err,
+          size_t errlen)
 {
     if (it->type == CM_CONF_INT) {
         char *end;
@@ -228,8 +227,8 @@ load_flags(const struct cm_conf_spec *spec, void *svc,
         const char *v = eq ? eq + 1 : NULL;
         if (v == NULL) {
             if (i + 1 >= argc) {
-                snprintf(err, errlen, "%s: flag --%.*s needs a value",
-                         it->env, (int)len, name);
+                snprintf(err, errlen, "%s: flag --%.*s needs a value", it->env,
+                         (int)len, name);
                 return -1;
             }
             v = argv[++i];
@@ -242,8 +241,8 @@ load_flags(const struct cm_conf_spec *spec, void *svc,
 
 int
 cm_config_load(const struct cm_conf_spec *spec, void *svc,
-               struct cm_conf_common *common, int argc, char **argv,
-               char *err, size_t errlen)
+               struct cm_conf_common *common, int argc, char **argv, char *err,
+               size_t errlen)
 {
     /* Every string NULL first, so cm_config_free is safe after an error. */
     memset(common, 0, sizeof *common);
@@ -283,8 +282,8 @@ redact_url(const char *url, char *out, size_t cap)
 }
 
 static size_t
-log_items(const struct cm_conf_item *items, const void *base,
-          struct cm_kv *kv, size_t n, char *url, size_t urlcap)
+log_items(const struct cm_conf_item *items, const void *base, struct cm_kv *kv,
+          size_t n, char *url, size_t urlcap)
 {
     for (const struct cm_conf_item *it = items;
          it && it->env && n < CM_CONF_LOG_MAX; it++) {
@@ -314,8 +313,7 @@ cm_config_log(const struct cm_conf_spec *spec, const void *svc,
 {
     struct cm_kv kv[CM_CONF_LOG_MAX + 1];
     char url[512];
-    size_t n = log_items(cm_conf_common_items, common, kv, 0, url,
-                         sizeof url);
+    size_t n = log_items(cm_conf_common_items, common, kv, 0, url, sizeof url);
     n = log_items(spec->items, svc, kv, n, url, sizeof url);
     kv[n] = (struct cm_kv){CM_KV_END, NULL, NULL, 0, 0};
     cm_log_kv(CM_LOG_INFO, "effective configuration", kv);

@@ -18,14 +18,18 @@ enum cm_conf_type {
 
 /* Table rows for the common cases: an integer field of struct type within
  * [min, max], and a string field. */
-#define CM_CONF_INT_ITEM(type, env, field, def, min, max, help)               \
-    {env, CM_CONF_INT, offsetof(struct type, field), def, min, max, NULL,     \
-     help}
-#define CM_CONF_STR_ITEM(type, env, field, def, help)                         \
-    {env, CM_CONF_STR, offsetof(struct type, field), def, 0, 0, NULL, help}
+#define CM_CONF_INT_ITEM(type, env, field, def, min, max, help)                \
+    {                                                                          \
+        env, CM_CONF_INT, offsetof(struct type, field), def, min, max, NULL,   \
+            help                                                               \
+    }
+#define CM_CONF_STR_ITEM(type, env, field, def, help)                          \
+    {                                                                          \
+        env, CM_CONF_STR, offsetof(struct type, field), def, 0, 0, NULL, help  \
+    }
 
 struct cm_conf_item {
-    const char *env;     /* "SSE_GATEWAY_ADDR" */
+    const char *env; /* "SSE_GATEWAY_ADDR" */
     enum cm_conf_type type;
     size_t offset;       /* offsetof(struct x_conf, field) */
     const char *def;     /* default as text, NULL for none */
@@ -46,13 +50,13 @@ struct cm_conf_common {
     long long client_queue_max;
     char *log_format;
     char *log_level;
-    char *master_key; /* SSE_MASTER_KEY: 64 hex chars, or NULL */
+    char *master_key;          /* SSE_MASTER_KEY: 64 hex chars, or NULL */
     char *master_key_previous; /* SSE_MASTER_KEY_PREVIOUS: during rotation */
 };
 
 struct cm_conf_spec {
-    const char *program;     /* "sse-gateway" */
-    const char *summary;     /* one line for --help */
+    const char *program;              /* "sse-gateway" */
+    const char *summary;              /* one line for --help */
     const struct cm_conf_item *items; /* the service's own, NULL-env ended */
 };
 

@@ -29,18 +29,18 @@ struct cm_httpd_route {
     const char *method; /* "GET" (answers HEAD too), "POST", "DELETE" */
     const char *path;   /* "/v1/admin/projects/{}/api-keys": {} = a segment */
     cm_httpd_handler handler;
-    const char *name;   /* metrics label; defaults to path */
-    size_t max_body;    /* 0: the server's max_body */
+    const char *name; /* metrics label; defaults to path */
+    size_t max_body;  /* 0: the server's max_body */
 };
 
 struct cm_httpd_conf {
-    const char *addr;          /* "0.0.0.0:8081" */
-    size_t max_head;           /* bytes of a request head (431 past it) */
-    size_t max_body;           /* bytes of a body (413 past it) */
-    unsigned head_timeout_ms;  /* to receive a whole head (slowloris) */
-    unsigned idle_timeout_ms;  /* keep-alive idle */
-    unsigned max_conns;        /* 503 and close past it */
-    const char *cors_origins;  /* "*" or "https://a,https://b" */
+    const char *addr;         /* "0.0.0.0:8081" */
+    size_t max_head;          /* bytes of a request head (431 past it) */
+    size_t max_body;          /* bytes of a body (413 past it) */
+    unsigned head_timeout_ms; /* to receive a whole head (slowloris) */
+    unsigned idle_timeout_ms; /* keep-alive idle */
+    unsigned max_conns;       /* 503 and close past it */
+    const char *cors_origins; /* "*" or "https://a,https://b" */
     /* /readyz: 200 while ready(arg) returns 1, else 503. NULL: always. */
     int (*ready)(void *arg);
     /* paths answered by prefix_handler when no route matches exactly,
@@ -55,12 +55,10 @@ struct cm_httpd_conf {
  * and status and timed (sse_http_request_seconds). Returns NULL with err
  * filled when the address cannot be bound.
  */
-struct cm_httpd *cm_httpd_new(struct event_base *base,
-                              const struct cm_httpd_conf *conf,
-                              const struct cm_httpd_route *routes,
-                              size_t nroutes, void *arg,
-                              struct cm_metrics *metrics, char *err,
-                              size_t errlen);
+struct cm_httpd *
+cm_httpd_new(struct event_base *base, const struct cm_httpd_conf *conf,
+             const struct cm_httpd_route *routes, size_t nroutes, void *arg,
+             struct cm_metrics *metrics, char *err, size_t errlen);
 
 /* Stop accepting new connections (SIGTERM drain); existing ones finish
  * their request and close. */

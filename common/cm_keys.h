@@ -23,21 +23,21 @@
 #define CM_C_EVENTS "sse:{p:%s}:ch:%s"
 
 /* connection tracking (CONTRACT.md section 5) */
-#define CM_K_SOCK "sse:{p:%s}:sock:%s"        /* set "<kid>|<channel>" */
+#define CM_K_SOCK "sse:{p:%s}:sock:%s"         /* set "<kid>|<channel>" */
 #define CM_K_KEYSOCKS "sse:{p:%s}:keysocks:%s" /* set "<sid>|<channel>" */
 
 /* gateways: control channel, liveness, and what each must clean up */
-#define CM_C_GATEWAY "sse:gw:%s"          /* pub/sub, by gateway tag */
-#define CM_K_GATEWAYS "sse:gateways"      /* zset tag -> last beat (ms) */
-#define CM_K_GW_SOCKS "sse:gw:%s:socks"   /* set "<pid>|<sid>" */
+#define CM_C_GATEWAY "sse:gw:%s"        /* pub/sub, by gateway tag */
+#define CM_K_GATEWAYS "sse:gateways"    /* zset tag -> last beat (ms) */
+#define CM_K_GW_SOCKS "sse:gw:%s:socks" /* set "<pid>|<sid>" */
 
 /* the job queue (Bull-like) */
-#define CM_K_JOB "sse:job:%s"             /* hash, by job id */
-#define CM_K_Q_WAIT "sse:q:wait:%d"       /* list of job ids, by priority */
-#define CM_K_Q_ACTIVE "sse:q:active"      /* zset job id -> lease end (ms) */
-#define CM_K_Q_DELAYED "sse:q:delayed"    /* zset job id -> due (ms) */
-#define CM_K_Q_FAILED "sse:q:failed"      /* zset job id -> failed at (ms) */
-#define CM_K_Q_NOTIFY "sse:q:notify"      /* list: wake-up tokens */
+#define CM_K_JOB "sse:job:%s"          /* hash, by job id */
+#define CM_K_Q_WAIT "sse:q:wait:%d"    /* list of job ids, by priority */
+#define CM_K_Q_ACTIVE "sse:q:active"   /* zset job id -> lease end (ms) */
+#define CM_K_Q_DELAYED "sse:q:delayed" /* zset job id -> due (ms) */
+#define CM_K_Q_FAILED "sse:q:failed"   /* zset job id -> failed at (ms) */
+#define CM_K_Q_NOTIFY "sse:q:notify"   /* list: wake-up tokens */
 
 /* A socket id starts with its gateway's tag: the tag names the gateway
  * that holds the socket, so the control channel needs no lookup. */

@@ -135,8 +135,8 @@ text_needs_quotes(const char *s)
     if (*s == '\0')
         return 1;
     for (; *s; s++)
-        if ((unsigned char)*s <= ' ' || *s == '"' || *s == '=' ||
-            *s == '\\' || (unsigned char)*s == 0x7f)
+        if ((unsigned char)*s <= ' ' || *s == '"' || *s == '=' || *s == '\\' ||
+            (unsigned char)*s == 0x7f)
             return 1;
     return 0;
 }

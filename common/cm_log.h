@@ -12,7 +12,13 @@
 
 enum cm_log_level { CM_LOG_DEBUG, CM_LOG_INFO, CM_LOG_WARN, CM_LOG_ERROR };
 
-enum cm_kv_type { CM_KV_END = 0, CM_KV_STR, CM_KV_INT, CM_KV_DBL, CM_KV_SECRET };
+enum cm_kv_type {
+    CM_KV_END = 0,
+    CM_KV_STR,
+    CM_KV_INT,
+    CM_KV_DBL,
+    CM_KV_SECRET
+};
 
 struct cm_kv {
     enum cm_kv_type type;
@@ -44,9 +50,10 @@ int cm_log_enabled(enum cm_log_level level);
 void cm_log_kv(enum cm_log_level level, const char *msg,
                const struct cm_kv *kv);
 
-#define cm_log(level, msg, ...)                                               \
-    cm_log_kv((level), (msg),                                                 \
-              (const struct cm_kv[]){__VA_ARGS__ __VA_OPT__(, ){CM_KV_END, 0, 0, 0, 0}})
+#define cm_log(level, msg, ...)                                                \
+    cm_log_kv((level), (msg),                                                  \
+              (const struct cm_kv[]){                                          \
+                  __VA_ARGS__ __VA_OPT__(, ){CM_KV_END, 0, 0, 0, 0}})
 #define cm_debug(msg, ...) cm_log(CM_LOG_DEBUG, msg __VA_OPT__(, ) __VA_ARGS__)
 #define cm_info(msg, ...) cm_log(CM_LOG_INFO, msg __VA_OPT__(, ) __VA_ARGS__)
 #define cm_warn(msg, ...) cm_log(CM_LOG_WARN, msg __VA_OPT__(, ) __VA_ARGS__)

@@ -17,7 +17,7 @@ enum cm_metric_type { CM_M_COUNTER, CM_M_GAUGE, CM_M_HISTOGRAM };
 
 static const double cm_default_bounds[] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-    0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10,
+    0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10,
 };
 
 struct cm_series {
@@ -197,9 +197,8 @@ cm_metrics_gauge(struct cm_metrics *m, const char *name, const char *labels,
 }
 
 int
-cm_metrics_gauge_fn(struct cm_metrics *m, const char *name,
-                    const char *labels, const char *help,
-                    double (*fn)(void *arg), void *arg)
+cm_metrics_gauge_fn(struct cm_metrics *m, const char *name, const char *labels,
+                    const char *help, double (*fn)(void *arg), void *arg)
 {
     int created;
     struct cm_series *s =
@@ -212,9 +211,8 @@ cm_metrics_gauge_fn(struct cm_metrics *m, const char *name,
 }
 
 struct cm_histogram *
-cm_metrics_histogram(struct cm_metrics *m, const char *name,
-                     const char *labels, const char *help,
-                     const double *bounds, size_t n)
+cm_metrics_histogram(struct cm_metrics *m, const char *name, const char *labels,
+                     const char *help, const double *bounds, size_t n)
 {
     int created;
     struct cm_series *s =
@@ -281,8 +279,8 @@ put_series_name(struct evbuffer *out, const char *base, const char *name,
                 const char *suffix, const char *labels, const char *extra)
 {
     return evbuffer_add_printf(out, "%s%s{%s%s%s%s%s} ", name, suffix, base,
-                               labels[0] ? "," : "", labels,
-                               extra ? "," : "", extra ? extra : "") < 0
+                               labels[0] ? "," : "", labels, extra ? "," : "",
+                               extra ? extra : "") < 0
                ? -1
                : 0;
 }

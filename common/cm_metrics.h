@@ -32,8 +32,7 @@ struct cm_gauge *cm_metrics_gauge(struct cm_metrics *m, const char *name,
 /* bounds: upper bounds in seconds, ascending; NULL for the default latency
  * buckets (100 us .. 10 s). */
 struct cm_histogram *cm_metrics_histogram(struct cm_metrics *m,
-                                          const char *name,
-                                          const char *labels,
+                                          const char *name, const char *labels,
                                           const char *help,
                                           const double *bounds, size_t n);
 

@@ -17,15 +17,17 @@
 #include "cm_redis.h"
 #include "cm_store.h"
 
-#define Q_PROMOTE_MAX 100     /* jobs moved back to waiting per take */
-#define Q_NOTIFY_KEEP 16      /* wake-up tokens kept in sse:q:notify */
-#define Q_DONE_TTL_S 86400    /* a completed job's record lives 24 h */
+#define Q_PROMOTE_MAX 100      /* jobs moved back to waiting per take */
+#define Q_NOTIFY_KEEP 16       /* wake-up tokens kept in sse:q:notify */
+#define Q_DONE_TTL_S 86400     /* a completed job's record lives 24 h */
 #define Q_FAILED_LIST_MAX 1000 /* bound on cm_queue_failed_list */
 #define Q_NUM_MAX 24
 #define Q_STR(x) Q_STR2(x)
 #define Q_STR2(x) #x
 
 /* Names every script shares: the cm_keys.h formats and the bounds. */
+/* The Lua scripts keep one line of Lua per line: */
+/* clang-format off */
 #define Q_LUA_PRELUDE                                                        \
     "local K_JOB = '" CM_K_JOB "'\n"                                         \
     "local K_WAIT = '" CM_K_Q_WAIT "'\n"                                     \
@@ -201,6 +203,8 @@ static const char q_lua_depth[] =
     "end\n"
     "return n\n";
 
+/* clang-format on */
+
 enum q_kind { Q_ENQUEUE, Q_TAKE, Q_JOBS, Q_DONE, Q_COUNT };
 
 /* One request in flight; freed after its callback. */
@@ -228,11 +232,21 @@ q_req_new(enum q_kind kind, void *cb, void *arg)
     q->kind = kind;
     q->arg = arg;
     switch (kind) {
-    case Q_ENQUEUE: q->cb.enqueue = (cm_queue_enqueue_cb)cb; break;
-    case Q_TAKE: q->cb.take = (cm_queue_take_cb)cb; break;
-    case Q_JOBS: q->cb.jobs = (cm_queue_jobs_cb)cb; break;
-    case Q_DONE: q->cb.done = (cm_queue_done_cb)cb; break;
-    case Q_COUNT: q->cb.count = (cm_queue_count_cb)cb; break;
+    case Q_ENQUEUE:
+        q->cb.enqueue = (cm_queue_enqueue_cb)cb;
+        break;
+    case Q_TAKE:
+        q->cb.take = (cm_queue_take_cb)cb;
+        break;
+    case Q_JOBS:
+        q->cb.jobs = (cm_queue_jobs_cb)cb;
+        break;
+    case Q_DONE:
+        q->cb.done = (cm_queue_done_cb)cb;
+        break;
+    case Q_COUNT:
+        q->cb.count = (cm_queue_count_cb)cb;
+        break;
     }
     return q;
 }
@@ -241,11 +255,21 @@ static void
 q_answer(struct q_req *q, int rc)
 {
     switch (q->kind) {
-    case Q_ENQUEUE: q->cb.enqueue(rc, NULL, 0, q->arg); break;
-    case Q_TAKE: q->cb.take(rc, NULL, q->arg); break;
-    case Q_JOBS: q->cb.jobs(rc, NULL, 0, q->arg); break;
-    case Q_DONE: q->cb.done(rc, q->arg); break;
-    case Q_COUNT: q->cb.count(rc, 0, q->arg); break;
+    case Q_ENQUEUE:
+        q->cb.enqueue(rc, NULL, 0, q->arg);
+        break;
+    case Q_TAKE:
+        q->cb.take(rc, NULL, q->arg);
+        break;
+    case Q_JOBS:
+        q->cb.jobs(rc, NULL, 0, q->arg);
+        break;
+    case Q_DONE:
+        q->cb.done(rc, q->arg);
+        break;
+    case Q_COUNT:
+        q->cb.count(rc, 0, q->arg);
+        break;
     }
 }
 
@@ -315,14 +339,16 @@ q_reply_cb(struct cm_redis *r, redisReply *reply, void *arg)
     else if (q->kind == Q_TAKE) {
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
             q_answer(q, reply->type == REDIS_REPLY_ARRAY
-                            ? CM_STORE_NOTFOUND : CM_STORE_UNAVAILABLE);
+                            ? CM_STORE_NOTFOUND
+                            : CM_STORE_UNAVAILABLE);
         else if (q_job_read(reply, &job) != 0)
             q_answer(q, CM_STORE_CORRUPT);
         else
             q->cb.take(CM_STORE_OK, &job, q->arg);
     } else if (q->kind == Q_JOBS) {
         jobs = reply->type == REDIS_REPLY_ARRAY
-                   ? calloc(reply->elements + 1, sizeof *jobs) : NULL;
+                   ? calloc(reply->elements + 1, sizeof *jobs)
+                   : NULL;
         for (i = 0; jobs != NULL && i < reply->elements; i++)
             if (q_job_read(reply->element[i], &jobs[n]) == 0)
                 n++;

@@ -22,18 +22,18 @@ struct cm_redis;
 #define CM_QUEUE_PRIO_HIGH 0
 #define CM_QUEUE_PRIO_NORMAL 1
 #define CM_QUEUE_NPRIO 2
-#define CM_QUEUE_ATTEMPTS 5        /* default attempts per job */
-#define CM_QUEUE_BACKOFF_MS 200    /* first retry delay; doubles */
-#define CM_QUEUE_LEASE_MS 10000    /* a running job's lease */
+#define CM_QUEUE_ATTEMPTS 5     /* default attempts per job */
+#define CM_QUEUE_BACKOFF_MS 200 /* first retry delay; doubles */
+#define CM_QUEUE_LEASE_MS 10000 /* a running job's lease */
 
 struct cm_job {
     char id[CM_JOB_ID_MAX + 1];
-    char type[32];          /* "ApiKeyDeleted" | "ApiKeyExpired" */
+    char type[32]; /* "ApiKeyDeleted" | "ApiKeyExpired" */
     char api_key_id[32];
     char project_id[65];
-    char state[16];         /* waiting active delayed completed failed */
+    char state[16]; /* waiting active delayed completed failed */
     int priority;
-    int attempts;           /* attempts started so far */
+    int attempts; /* attempts started so far */
     int max_attempts;
     int64_t created_ms, updated_ms;
     char last_error[CM_JOB_ERR_MAX];
@@ -71,8 +71,10 @@ struct cm_queue_policy {
 };
 
 /* CM_QUEUE_ATTEMPTS, CM_QUEUE_LEASE_MS, CM_QUEUE_BACKOFF_MS */
-#define CM_QUEUE_POLICY_DEFAULT                                               \
-    {CM_QUEUE_ATTEMPTS, CM_QUEUE_LEASE_MS, CM_QUEUE_BACKOFF_MS}
+#define CM_QUEUE_POLICY_DEFAULT                                                \
+    {                                                                          \
+        CM_QUEUE_ATTEMPTS, CM_QUEUE_LEASE_MS, CM_QUEUE_BACKOFF_MS              \
+    }
 
 /*
  * Take the next job for worker_id: first moves due delayed jobs and jobs
@@ -100,8 +102,8 @@ int cm_queue_fail(struct cm_redis *r, const char *job_id, const char *error,
                   cm_queue_done_cb cb, void *arg);
 
 /* Failed jobs, newest first, at most limit. */
-int cm_queue_failed_list(struct cm_redis *r, size_t limit,
-                         cm_queue_jobs_cb cb, void *arg);
+int cm_queue_failed_list(struct cm_redis *r, size_t limit, cm_queue_jobs_cb cb,
+                         void *arg);
 
 /* Requeue a failed job with its attempts reset. NOTFOUND unless failed. */
 int cm_queue_retry(struct cm_redis *r, const char *job_id, int64_t now_ms,

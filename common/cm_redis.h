@@ -46,11 +46,9 @@ typedef void (*cm_redis_state_cb)(struct cm_redis *r, int up, void *arg);
 /* Start connecting; returns NULL only on allocation failure. name appears
  * in logs ("publisher", "gateway-sub"). Backoff: 100 ms doubling to 5 s. */
 struct cm_redis *cm_redis_new(struct event_base *base,
-                              const struct cm_redis_url *url,
-                              const char *name);
+                              const struct cm_redis_url *url, const char *name);
 
-void cm_redis_set_state_cb(struct cm_redis *r, cm_redis_state_cb cb,
-                           void *arg);
+void cm_redis_set_state_cb(struct cm_redis *r, cm_redis_state_cb cb, void *arg);
 
 /* 1 when connected and ready. */
 int cm_redis_up(const struct cm_redis *r);

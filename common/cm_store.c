@@ -23,6 +23,8 @@
 
 #define ST_TOMBSTONE_S (7 * 24 * 3600) /* a revoked record's lifetime */
 
+/* The Lua scripts keep one line of Lua per line: */
+/* clang-format off */
 /* KEYS: project. ARGV: id name secret created. 1 created, 0 exists. */
 static const char st_lua_project_create[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
@@ -74,6 +76,8 @@ static const char st_lua_key_list[] =
     "end\n"
     "return out\n";
 
+/* clang-format on */
+
 enum st_kind { ST_PROJECT, ST_KEY, ST_KEYS, ST_DONE };
 
 /* One request in flight; freed after its callback. */
@@ -88,7 +92,7 @@ struct st_req {
     } cb;
     void *arg;
     void (*on_reply)(struct st_req *q, const redisReply *reply);
-    int fail_rc;   /* answered on the loop without looking at Redis */
+    int fail_rc; /* answered on the loop without looking at Redis */
     int64_t now;
     char kid[CM_KID_LEN + 1];
     char pid[CM_PROJECT_ID_MAX + 1];
@@ -112,16 +116,26 @@ const char *
 cm_store_strerror(int rc)
 {
     switch (rc) {
-    case CM_STORE_OK: return "ok";
-    case CM_STORE_NOTFOUND: return "not found";
-    case CM_STORE_EXISTS: return "already exists";
-    case CM_STORE_UNAVAILABLE: return "store unavailable";
-    case CM_STORE_INVALID: return "invalid";
-    case CM_STORE_REVOKED: return "API key has been revoked";
-    case CM_STORE_EXPIRED: return "API key has expired";
-    case CM_STORE_MISMATCH: return "API key is wrong";
-    case CM_STORE_CORRUPT: return "stored record is unreadable";
-    default: return "unknown store error";
+    case CM_STORE_OK:
+        return "ok";
+    case CM_STORE_NOTFOUND:
+        return "not found";
+    case CM_STORE_EXISTS:
+        return "already exists";
+    case CM_STORE_UNAVAILABLE:
+        return "store unavailable";
+    case CM_STORE_INVALID:
+        return "invalid";
+    case CM_STORE_REVOKED:
+        return "API key has been revoked";
+    case CM_STORE_EXPIRED:
+        return "API key has expired";
+    case CM_STORE_MISMATCH:
+        return "API key is wrong";
+    case CM_STORE_CORRUPT:
+        return "stored record is unreadable";
+    default:
+        return "unknown store error";
     }
 }
 
@@ -138,10 +152,18 @@ st_req_new(struct cm_store *st, enum st_kind kind, void *cb, void *arg)
     q->kind = kind;
     q->arg = arg;
     switch (kind) {
-    case ST_PROJECT: q->cb.project = (cm_store_project_cb)cb; break;
-    case ST_KEY: q->cb.key = (cm_store_key_cb)cb; break;
-    case ST_KEYS: q->cb.keys = (cm_store_keys_cb)cb; break;
-    case ST_DONE: q->cb.done = (cm_store_done_cb)cb; break;
+    case ST_PROJECT:
+        q->cb.project = (cm_store_project_cb)cb;
+        break;
+    case ST_KEY:
+        q->cb.key = (cm_store_key_cb)cb;
+        break;
+    case ST_KEYS:
+        q->cb.keys = (cm_store_keys_cb)cb;
+        break;
+    case ST_DONE:
+        q->cb.done = (cm_store_done_cb)cb;
+        break;
     }
     return q;
 }
@@ -151,10 +173,18 @@ static void
 st_answer(struct st_req *q, int rc)
 {
     switch (q->kind) {
-    case ST_PROJECT: q->cb.project(rc, NULL, q->arg); break;
-    case ST_KEY: q->cb.key(rc, NULL, NULL, NULL, q->arg); break;
-    case ST_KEYS: q->cb.keys(rc, NULL, 0, q->arg); break;
-    case ST_DONE: q->cb.done(rc, q->arg); break;
+    case ST_PROJECT:
+        q->cb.project(rc, NULL, q->arg);
+        break;
+    case ST_KEY:
+        q->cb.key(rc, NULL, NULL, NULL, q->arg);
+        break;
+    case ST_KEYS:
+        q->cb.keys(rc, NULL, 0, q->arg);
+        break;
+    case ST_DONE:
+        q->cb.done(rc, q->arg);
+        break;
     }
 }
 
@@ -186,8 +216,8 @@ st_send(struct st_req *q, void (*on_reply)(struct st_req *, const redisReply *),
     for (i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     q->on_reply = on_reply;
-    if (cm_redis_commandargv(q->st->redis, st_reply_cb, q, argc, argv,
-                             lens) != 0) {
+    if (cm_redis_commandargv(q->st->redis, st_reply_cb, q, argc, argv, lens) !=
+        0) {
         OPENSSL_cleanse(q, sizeof *q);
         free(q);
         return -1;
@@ -224,8 +254,8 @@ st_project_created(struct st_req *q, const redisReply *reply)
 }
 
 int
-cm_store_project_create(struct cm_store *st, const char *id,
-                        const char *name, cm_store_project_cb cb, void *arg)
+cm_store_project_create(struct cm_store *st, const char *id, const char *name,
+                        cm_store_project_cb cb, void *arg)
 {
     struct st_req *q = st_req_new(st, ST_PROJECT, (void *)cb, arg);
     char key[CM_KEY_MAX], secret[CM_SEALED_MAX + 1], created[CM_STORE_NUM_MAX];
@@ -234,15 +264,14 @@ cm_store_project_create(struct cm_store *st, const char *id,
 
     if (q == NULL)
         return -1;
-    if (id == NULL || name == NULL ||
-        !chan_project_id_valid(id, strlen(id)) || strlen(name) > CM_NAME_MAX)
+    if (id == NULL || name == NULL || !chan_project_id_valid(id, strlen(id)) ||
+        strlen(name) > CM_NAME_MAX)
         return st_fail_later(q, CM_STORE_INVALID);
     snprintf(q->project.id, sizeof q->project.id, "%s", id);
     snprintf(q->project.name, sizeof q->project.name, "%s", name);
     q->project.created = (int64_t)time(NULL);
     if (cm_random_bytes(q->project.secret, 32) != 0 ||
-        cm_store_secret_seal(st, q->project.secret, secret,
-                             sizeof secret) != 0)
+        cm_store_secret_seal(st, q->project.secret, secret, sizeof secret) != 0)
         return st_fail_later(q, CM_STORE_UNAVAILABLE);
     snprintf(key, sizeof key, CM_K_PROJECT, id);
     snprintf(created, sizeof created, "%lld", (long long)q->project.created);
@@ -336,7 +365,8 @@ cm_store_key_create(struct cm_store *st, const char *project_id,
 {
     struct st_req *q = st_req_new(st, ST_KEY, (void *)cb, arg);
     char kp[CM_KEY_MAX], ka[CM_KEY_MAX], ks[CM_KEY_MAX];
-    char created[CM_STORE_NUM_MAX], expires[CM_STORE_NUM_MAX], sc[CM_STORE_SCOPES_MAX];
+    char created[CM_STORE_NUM_MAX], expires[CM_STORE_NUM_MAX],
+        sc[CM_STORE_SCOPES_MAX];
     char hash[CM_STORE_HASH_HEX + 1];
     const char *argv[14];
 
@@ -361,9 +391,20 @@ cm_store_key_create(struct cm_store *st, const char *project_id,
     snprintf(created, sizeof created, "%lld", (long long)now);
     snprintf(expires, sizeof expires, "%lld", (long long)q->key.expires);
     cm_store_scopes_format(scopes, sc, sizeof sc);
-    const char *a[] = {"EVAL", st_lua_key_create, "4", kp, ka, ks,
-                       CM_K_APIKEY_EXPIRY, q->key.id, project_id, name, sc,
-                       created, expires, hash};
+    const char *a[] = {"EVAL",
+                       st_lua_key_create,
+                       "4",
+                       kp,
+                       ka,
+                       ks,
+                       CM_K_APIKEY_EXPIRY,
+                       q->key.id,
+                       project_id,
+                       name,
+                       sc,
+                       created,
+                       expires,
+                       hash};
     memcpy(argv, a, sizeof a);
     return st_send(q, st_key_created, 14, argv);
 }
@@ -505,9 +546,8 @@ st_key_checked(struct st_req *q, const redisReply *reply)
 }
 
 int
-cm_store_key_check(struct cm_store *st, const char *kid,
-                   const char *project_id, int64_t now, cm_store_done_cb cb,
-                   void *arg)
+cm_store_key_check(struct cm_store *st, const char *kid, const char *project_id,
+                   int64_t now, cm_store_done_cb cb, void *arg)
 {
     struct st_req *q = st_req_new(st, ST_DONE, (void *)cb, arg);
 
@@ -613,8 +653,9 @@ st_key_tombstone(struct st_req *q, const char *kid)
         return st_fail_later(q, CM_STORE_NOTFOUND);
     snprintf(ka, sizeof ka, CM_K_APIKEY, kid);
     snprintf(ttl, sizeof ttl, "%d", ST_TOMBSTONE_S);
-    const char *argv[] = {"EVAL", st_lua_key_revoke, "2", ka,
-                          CM_K_APIKEY_EXPIRY, kid, CM_K_PROJECT_KEYS, ttl};
+    const char *argv[] = {
+        "EVAL", st_lua_key_revoke, "2", ka, CM_K_APIKEY_EXPIRY,
+        kid,    CM_K_PROJECT_KEYS, ttl};
     return st_send(q, st_key_revoked, 8, argv);
 }
 
@@ -626,8 +667,8 @@ cm_store_key_delete(struct cm_store *st, const char *kid, cm_store_key_cb cb,
 }
 
 int
-cm_store_key_revoke(struct cm_store *st, const char *kid,
-                    cm_store_done_cb cb, void *arg)
+cm_store_key_revoke(struct cm_store *st, const char *kid, cm_store_done_cb cb,
+                    void *arg)
 {
     return st_key_tombstone(st_req_new(st, ST_DONE, (void *)cb, arg), kid);
 }

@@ -51,18 +51,18 @@ struct cm_apikey {
     char id[CM_KID_LEN + 1];
     char project_id[CM_PROJECT_ID_MAX + 1];
     char name[CM_NAME_MAX + 1];
-    unsigned scopes;  /* enum cm_scope bits */
-    int64_t created;  /* Unix seconds */
-    int64_t expires;  /* Unix seconds; 0 = never */
+    unsigned scopes; /* enum cm_scope bits */
+    int64_t created; /* Unix seconds */
+    int64_t expires; /* Unix seconds; 0 = never */
     int revoked;
 };
 
 /* Store context: the Redis link and the optional master keys. */
 struct cm_store {
     struct cm_redis *redis;
-    int sealed;             /* 1 when master_key is set */
+    int sealed; /* 1 when master_key is set */
     uint8_t master_key[32];
-    int has_previous;       /* 1 while a rotation is under way */
+    int has_previous; /* 1 while a rotation is under way */
     uint8_t previous_key[32];
 };
 
@@ -104,8 +104,8 @@ typedef void (*cm_store_project_cb)(int rc, const struct cm_project *p,
 typedef void (*cm_store_key_cb)(int rc, const struct cm_apikey *k,
                                 const struct cm_project *project,
                                 const char *plaintext, void *arg);
-typedef void (*cm_store_keys_cb)(int rc, const struct cm_apikey *keys,
-                                 size_t n, void *arg);
+typedef void (*cm_store_keys_cb)(int rc, const struct cm_apikey *keys, size_t n,
+                                 void *arg);
 typedef void (*cm_store_done_cb)(int rc, void *arg);
 
 /*
@@ -123,9 +123,8 @@ int cm_store_project_get(struct cm_store *st, const char *id,
 /* ttl_seconds 0 = never expires. The new key is added to the expiry zset
  * when it expires. */
 int cm_store_key_create(struct cm_store *st, const char *project_id,
-                        const char *name, unsigned scopes,
-                        int64_t ttl_seconds, int64_t now, cm_store_key_cb cb,
-                        void *arg);
+                        const char *name, unsigned scopes, int64_t ttl_seconds,
+                        int64_t now, cm_store_key_cb cb, void *arg);
 int cm_store_key_list(struct cm_store *st, const char *project_id,
                       cm_store_keys_cb cb, void *arg);
 
@@ -138,16 +137,16 @@ int cm_store_key_get(struct cm_store *st, const char *kid, cm_store_key_cb cb,
  * project. rc is CM_STORE_OK only for a live key whose hash matches;
  * otherwise INVALID, NOTFOUND, MISMATCH, REVOKED or EXPIRED.
  */
-int cm_store_key_verify(struct cm_store *st, const char *plaintext,
-                        int64_t now, cm_store_key_cb cb, void *arg);
+int cm_store_key_verify(struct cm_store *st, const char *plaintext, int64_t now,
+                        cm_store_key_cb cb, void *arg);
 
 /*
  * Check that kid is a live key of project_id at now (for channel tokens):
  * OK, NOTFOUND (also: another project's key), REVOKED or EXPIRED.
  */
 int cm_store_key_check(struct cm_store *st, const char *kid,
-                       const char *project_id, int64_t now,
-                       cm_store_done_cb cb, void *arg);
+                       const char *project_id, int64_t now, cm_store_done_cb cb,
+                       void *arg);
 
 /*
  * Revoke: mark the record revoked (it stays as a tombstone for 7 days so

@@ -15,8 +15,8 @@
 
 #include "cm_crypto.h"
 
-static const char *const st_scope_names[] = {
-    "publish_event", "sign_token", "listen", "client_publish"};
+static const char *const st_scope_names[] = {"publish_event", "sign_token",
+                                             "listen", "client_publish"};
 #define ST_NSCOPES (sizeof st_scope_names / sizeof st_scope_names[0])
 
 /* A 64-hex key into out; 0 when absent, 1 when set, -1 when bad. */
@@ -198,7 +198,7 @@ cm_store_key_read(const redisReply *h, struct cm_apikey *k, char *hash)
 /* A project hash into p, unsealing its secret. */
 int
 cm_store_project_read(const struct cm_store *st, const redisReply *h,
-                struct cm_project *p)
+                      struct cm_project *p)
 {
     char secret[CM_SEALED_MAX + 1];
 
@@ -210,9 +210,8 @@ cm_store_project_read(const struct cm_store *st, const redisReply *h,
         cm_store_hget_int(h, "created", &p->created) != 0 ||
         cm_store_hget_str(h, "secret", secret, sizeof secret) != 0)
         return CM_STORE_CORRUPT;
-    return cm_store_secret_open(st, secret, p->secret) == 0
-               ? CM_STORE_OK
-               : CM_STORE_CORRUPT;
+    return cm_store_secret_open(st, secret, p->secret) == 0 ? CM_STORE_OK
+                                                            : CM_STORE_CORRUPT;
 }
 
 int
@@ -223,9 +222,8 @@ cm_store_secret_open(const struct cm_store *st, const char *stored,
     int n = -1;
 
     if (strncmp(stored, "v1:", 3) != 0)
-        return strlen(stored) == 64 && cm_hex_decode(stored, 32, out) == 0
-                   ? 0
-                   : -1;
+        return strlen(stored) == 64 && cm_hex_decode(stored, 32, out) == 0 ? 0
+                                                                           : -1;
     /* Sealed: without the right master key it is unreadable. During a
      * rotation the previous key still opens what it sealed. */
     if (st->sealed)
@@ -244,7 +242,7 @@ cm_store_secret_seal(const struct cm_store *st, const uint8_t secret[32],
 {
     if (st->sealed)
         return cm_secret_seal(st->master_key, secret, 32, out, cap) < 0 ? -1
-                                                                         : 0;
+                                                                        : 0;
     if (cap < 65)
         return -1;
     cm_hex_encode(secret, 32, out);
@@ -267,8 +265,8 @@ cm_apikey_json(const struct cm_apikey *k)
          (sc = cJSON_AddArrayToObject(o, "scopes")) != NULL;
     for (i = 0; ok && i < ST_NSCOPES; i++)
         if (k->scopes & (1u << i))
-            ok = cJSON_AddItemToArray(
-                sc, cJSON_CreateString(st_scope_names[i]));
+            ok =
+                cJSON_AddItemToArray(sc, cJSON_CreateString(st_scope_names[i]));
     ok = ok &&
          cJSON_AddNumberToObject(o, "createdAt", (double)k->created) != NULL &&
          (k->expires > 0

@@ -67,8 +67,7 @@ tok_claims_json(const char *aud, const char *channel, const char *pid,
 
 /* "<b64 header>.<b64 claims>.<b64 HMAC>" as a malloc'ed string. */
 static char *
-tok_assemble(const uint8_t secret[32], const char *header,
-             const char *claims)
+tok_assemble(const uint8_t secret[32], const char *header, const char *claims)
 {
     char *h64 = tok_b64url(header, strlen(header));
     char *c64 = tok_b64url(claims, strlen(claims));
@@ -204,9 +203,9 @@ cm_token_peek_kid(const char *token, char *kid, size_t cap)
     int rc = tok_split(token, &h, &c);
 
     if (rc == CM_TOKEN_OK)
-        rc = tok_copy_kid(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                              h, "kid")),
-                          kid, cap);
+        rc = tok_copy_kid(
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "kid")),
+            kid, cap);
     cJSON_Delete(h);
     cJSON_Delete(c);
     return rc;
@@ -233,8 +232,8 @@ static int
 tok_claim_eq(const cJSON *claims, const char *name, const char *want,
              int rc_bad)
 {
-    const char *v = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(claims, name));
+    const char *v =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims, name));
 
     return v != NULL && strcmp(v, want) == 0 ? CM_TOKEN_OK : rc_bad;
 }
@@ -265,8 +264,8 @@ tok_check_claims(const cJSON *claims, const char *aud, const char *channel,
     int64_t iat, exp;
 
     if ((rc = tok_claim_eq(claims, "aud", aud, CM_TOKEN_BAD_AUDIENCE)) != 0 ||
-        (rc = tok_claim_eq(claims, "channel", channel,
-                           CM_TOKEN_BAD_CHANNEL)) != 0 ||
+        (rc = tok_claim_eq(claims, "channel", channel, CM_TOKEN_BAD_CHANNEL)) !=
+            0 ||
         (rc = tok_claim_eq(claims, "pid", pid, CM_TOKEN_BAD_PROJECT)) != 0)
         return rc;
     if (tok_claim_int(claims, "iat", &iat) != 0 ||
@@ -276,9 +275,9 @@ tok_check_claims(const cJSON *claims, const char *aud, const char *channel,
 }
 
 int
-cm_token_verify(const char *token, const uint8_t secret[32],
-                const char *aud, const char *channel, const char *pid,
-                int64_t now, char *kid, size_t cap)
+cm_token_verify(const char *token, const uint8_t secret[32], const char *aud,
+                const char *channel, const char *pid, int64_t now, char *kid,
+                size_t cap)
 {
     cJSON *h, *c;
     jwt_t *jwt = NULL;
@@ -323,15 +322,25 @@ const char *
 cm_token_strerror(int rc)
 {
     switch (rc) {
-    case CM_TOKEN_OK: return "ok";
-    case CM_TOKEN_MALFORMED: return "token is malformed";
-    case CM_TOKEN_BAD_ALG: return "token algorithm must be HS256";
-    case CM_TOKEN_BAD_SIGNATURE: return "token signature does not verify";
-    case CM_TOKEN_BAD_AUDIENCE: return "token audience does not match";
-    case CM_TOKEN_BAD_CHANNEL: return "token is for another channel";
-    case CM_TOKEN_BAD_PROJECT: return "token is for another project";
-    case CM_TOKEN_EXPIRED: return "token has expired";
-    case CM_TOKEN_NOMEM: return "out of memory";
-    default: return "unknown token error";
+    case CM_TOKEN_OK:
+        return "ok";
+    case CM_TOKEN_MALFORMED:
+        return "token is malformed";
+    case CM_TOKEN_BAD_ALG:
+        return "token algorithm must be HS256";
+    case CM_TOKEN_BAD_SIGNATURE:
+        return "token signature does not verify";
+    case CM_TOKEN_BAD_AUDIENCE:
+        return "token audience does not match";
+    case CM_TOKEN_BAD_CHANNEL:
+        return "token is for another channel";
+    case CM_TOKEN_BAD_PROJECT:
+        return "token is for another project";
+    case CM_TOKEN_EXPIRED:
+        return "token has expired";
+    case CM_TOKEN_NOMEM:
+        return "out of memory";
+    default:
+        return "unknown token error";
     }
 }

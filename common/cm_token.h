@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CM_TOKEN_TTL 600      /* seconds, before the key's own expiry cap */
-#define CM_TOKEN_MAX 2048     /* longest token accepted */
+#define CM_TOKEN_TTL 600  /* seconds, before the key's own expiry cap */
+#define CM_TOKEN_MAX 2048 /* longest token accepted */
 
 enum cm_token_rc {
     CM_TOKEN_OK = 0,

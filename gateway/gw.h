@@ -32,16 +32,16 @@ struct gw_bus;
 
 /* ---- configuration (one table in gw_main.c) ---- */
 struct gw_conf {
-    char *addr;                /* SSE_GATEWAY_ADDR 0.0.0.0:8080 */
-    long long ping_interval;   /* SSE_PING_INTERVAL ms, 25000 */
-    long long ping_timeout;    /* SSE_PING_TIMEOUT ms, 20000 */
-    long long max_http_buffer; /* SSE_MAX_HTTP_BUFFER_SIZE 1000000 */
-    long long max_conns;       /* SSE_MAX_CONNECTIONS 100000 */
-    long long max_channels;    /* SSE_MAX_CHANNELS_PER_SOCKET 100 */
+    char *addr;                  /* SSE_GATEWAY_ADDR 0.0.0.0:8080 */
+    long long ping_interval;     /* SSE_PING_INTERVAL ms, 25000 */
+    long long ping_timeout;      /* SSE_PING_TIMEOUT ms, 20000 */
+    long long max_http_buffer;   /* SSE_MAX_HTTP_BUFFER_SIZE 1000000 */
+    long long max_conns;         /* SSE_MAX_CONNECTIONS 100000 */
+    long long max_channels;      /* SSE_MAX_CHANNELS_PER_SOCKET 100 */
     long long handshake_timeout; /* SSE_HANDSHAKE_TIMEOUT ms, 10000 */
-    long long max_head;        /* SSE_HTTP_MAX_HEAD 8192 */
-    long long drain_timeout;   /* SSE_DRAIN_TIMEOUT ms, 8000 */
-    char *static_dir;          /* SSE_STATIC_DIR: socket.io.js, demo page */
+    long long max_head;          /* SSE_HTTP_MAX_HEAD 8192 */
+    long long drain_timeout;     /* SSE_DRAIN_TIMEOUT ms, 8000 */
+    char *static_dir;            /* SSE_STATIC_DIR: socket.io.js, demo page */
 };
 
 /* ---- the process context: one per process, passed explicitly ---- */
@@ -49,14 +49,14 @@ struct gw_ctx {
     struct event_base *base;
     struct gw_conf conf;
     struct cm_conf_common common;
-    struct cm_redis *redis;   /* commands: tracking, publish, auth */
-    struct cm_store store;    /* on redis */
+    struct cm_redis *redis; /* commands: tracking, publish, auth */
+    struct cm_store store;  /* on redis */
     struct cm_metrics *metrics;
     struct cm_httpd *httpd;
-    struct gw_rooms *rooms;   /* channels half */
-    struct gw_bus *bus;       /* channels half: event + control subscriber */
-    char tag[9];              /* this process's gateway tag, [a-z0-9]{8} */
-    int draining;             /* SIGTERM received */
+    struct gw_rooms *rooms; /* channels half */
+    struct gw_bus *bus;     /* channels half: event + control subscriber */
+    char tag[9];            /* this process's gateway tag, [a-z0-9]{8} */
+    int draining;           /* SIGTERM received */
 };
 
 /* ---- shared frames: encode once, queue by reference to many sockets ----
@@ -83,14 +83,14 @@ struct gw_session;
 struct gw_member; /* one (socket, room) membership, see gw_rooms.h */
 
 struct gw_app_state {
-    char sid[21];          /* Socket.IO socket id: tag + 12 [a-z0-9] */
-    char project[65];      /* bound at CONNECT */
-    char key_id[25];       /* the listen key's record id */
-    unsigned scopes;       /* the listen key's scopes */
-    uint8_t secret[32];    /* the project's secret (token checks) */
+    char sid[21];       /* Socket.IO socket id: tag + 12 [a-z0-9] */
+    char project[65];   /* bound at CONNECT */
+    char key_id[25];    /* the listen key's record id */
+    unsigned scopes;    /* the listen key's scopes */
+    uint8_t secret[32]; /* the project's secret (token checks) */
     unsigned nchannels;
-    int tracked;           /* 1 once it has tracked (private) joins */
-    int pending;           /* async requests in flight (auth, joins) */
+    int tracked; /* 1 once it has tracked (private) joins */
+    int pending; /* async requests in flight (auth, joins) */
     LIST_HEAD(, gw_member) members;
     /* private listens waiting for their signing key's check: a remove of
      * the same channel meanwhile cancels the join (gw_app.c) */
@@ -161,8 +161,8 @@ struct gw_bin {
     const uint8_t *data;
     size_t len;
 };
-void gw_app_on_event(struct gw_ctx *ctx, struct gw_session *s,
-                     const char *data, size_t len, int64_t ack_id,
+void gw_app_on_event(struct gw_ctx *ctx, struct gw_session *s, const char *data,
+                     size_t len, int64_t ack_id,
                      const struct gw_bin *attachments, size_t nattach);
 
 /* The socket is gone (client DISCONNECT, transport close, timeout). Called
@@ -170,7 +170,7 @@ void gw_app_on_event(struct gw_ctx *ctx, struct gw_session *s,
 void gw_app_on_disconnect(struct gw_ctx *ctx, struct gw_session *s);
 
 /* Send an ACK for ack_id with one argument (JSON text). */
-int gw_session_send_ack(struct gw_session *s, int64_t ack_id,
-                        const char *json, size_t len);
+int gw_session_send_ack(struct gw_session *s, int64_t ack_id, const char *json,
+                        size_t len);
 
 #endif

@@ -51,8 +51,7 @@ gw_app_answer(struct gw_session *s, int64_t ack_id, const char *code,
     if (strcmp(code, EVT_CODE_ERROR) == 0)
         cm_counter_inc(cm_metrics_counter(gw_session_ctx(s)->metrics,
                                           "sse_errors_total",
-                                          "kind=\"request\"",
-                                          GW_ERRORS_HELP));
+                                          "kind=\"request\"", GW_ERRORS_HELP));
     rc = gw_session_send_packet(s, buf, hl + n + 1);
     if (rc == 0 && ack_id >= 0)
         rc = gw_session_send_ack(s, ack_id, buf + hl, n);
@@ -84,8 +83,7 @@ gw_app_success(struct gw_session *s, int64_t ack_id, const char *verb,
 /* A string member of obj into out: 1 found, 0 absent or null, -1 not a
  * string or too long. */
 static int
-gw_app_str(const struct proto_span *obj, const char *key, char *out,
-           size_t cap)
+gw_app_str(const struct proto_span *obj, const char *key, char *out, size_t cap)
 {
     struct proto_span v;
 
@@ -187,8 +185,8 @@ gw_app_join(struct gw_ctx *ctx, struct gw_app_listen *l, const char *kid)
 }
 
 static void
-gw_app_listen_authed(struct gw_ctx *ctx, struct gw_session *s,
-                     const char *err, const char *kid, void *arg)
+gw_app_listen_authed(struct gw_ctx *ctx, struct gw_session *s, const char *err,
+                     const char *kid, void *arg)
 {
     struct gw_app_listen *l = arg;
 
@@ -267,8 +265,8 @@ gw_app_remove(struct gw_ctx *ctx, struct gw_session *s, int64_t ack_id,
     /* Requests take effect in the order sent: a listen of this channel
      * still checking its token must not join after this remove. */
     LIST_FOREACH(l, &gw_session_app(s)->listens, link)
-        if (strcmp(l->channel, channel) == 0)
-            l->cancelled = 1;
+    if (strcmp(l->channel, channel) == 0)
+        l->cancelled = 1;
     if ((m = gw_rooms_find(s, channel)) == NULL) {
         gw_app_success(s, ack_id, "not listening to", channel);
         return;
@@ -349,8 +347,8 @@ done:
 /* ---- hooks ---- */
 
 void
-gw_app_on_connect(struct gw_ctx *ctx, struct gw_session *s,
-                  const char *auth, size_t auth_len, const char *query_key)
+gw_app_on_connect(struct gw_ctx *ctx, struct gw_session *s, const char *auth,
+                  size_t auth_len, const char *query_key)
 {
     gw_auth_connect(ctx, s, auth, auth_len, query_key);
 }

@@ -86,9 +86,8 @@ gw_auth_fill(struct gw_ctx *ctx, struct gw_app_state *app,
 }
 
 static void
-gw_auth_verified(int rc, const struct cm_apikey *k,
-                 const struct cm_project *p, const char *plaintext,
-                 void *arg)
+gw_auth_verified(int rc, const struct cm_apikey *k, const struct cm_project *p,
+                 const char *plaintext, void *arg)
 {
     struct gw_auth_conn *c = arg;
     struct gw_session *s = c->s;
@@ -201,9 +200,9 @@ gw_auth_kid_checked(int rc, void *arg)
 }
 
 int
-gw_auth_channel(struct gw_ctx *ctx, struct gw_session *s,
-                const char *channel, const char *token,
-                gw_auth_channel_cb cb, void (*free_arg)(void *), void *arg)
+gw_auth_channel(struct gw_ctx *ctx, struct gw_session *s, const char *channel,
+                const char *token, gw_auth_channel_cb cb,
+                void (*free_arg)(void *), void *arg)
 {
     struct gw_app_state *app = gw_session_app(s);
     struct gw_auth_chan *a;
@@ -236,8 +235,7 @@ gw_auth_channel(struct gw_ctx *ctx, struct gw_session *s,
     a->arg = arg;
     gw_session_hold(s);
     if (cm_store_key_check(&ctx->store, a->kid, app->project,
-                           (int64_t)time(NULL), gw_auth_kid_checked,
-                           a) != 0) {
+                           (int64_t)time(NULL), gw_auth_kid_checked, a) != 0) {
         gw_session_release(s);
         free(a);
         cb(ctx, s, GW_AUTH_DOWN, NULL, arg);

@@ -17,15 +17,13 @@
  * NULL) else query_key. Ends in exactly one gw_session_connect_accept (with
  * the app state filled) or _reject, possibly later; holds s meanwhile.
  */
-void gw_auth_connect(struct gw_ctx *ctx, struct gw_session *s,
-                     const char *auth, size_t auth_len,
-                     const char *query_key);
+void gw_auth_connect(struct gw_ctx *ctx, struct gw_session *s, const char *auth,
+                     size_t auth_len, const char *query_key);
 
 /* err is NULL on success, else the human reason for the client;
  * kid is the token's signing key on success. */
 typedef void (*gw_auth_channel_cb)(struct gw_ctx *ctx, struct gw_session *s,
-                                   const char *err, const char *kid,
-                                   void *arg);
+                                   const char *err, const char *kid, void *arg);
 
 /*
  * Check a private-channel token for s's project: the pure checks now,
@@ -36,7 +34,6 @@ typedef void (*gw_auth_channel_cb)(struct gw_ctx *ctx, struct gw_session *s,
  */
 int gw_auth_channel(struct gw_ctx *ctx, struct gw_session *s,
                     const char *channel, const char *token,
-                    gw_auth_channel_cb cb, void (*free_arg)(void *),
-                    void *arg);
+                    gw_auth_channel_cb cb, void (*free_arg)(void *), void *arg);
 
 #endif

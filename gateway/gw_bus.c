@@ -36,14 +36,14 @@ struct gw_bus {
     struct gw_ctx *ctx;
     struct cm_sub *sub;
     struct event *beat;
-    struct event *retry; /* one-shot: a beat missed while Redis was down */
+    struct event *retry;      /* one-shot: a beat missed while Redis was down */
     char control[CM_KEY_MAX]; /* sse:gw:<tag> */
     size_t control_len;
 };
 
 static void
-gw_bus_message(const char *channel, size_t chlen, const char *data,
-               size_t len, void *arg)
+gw_bus_message(const char *channel, size_t chlen, const char *data, size_t len,
+               void *arg)
 {
     struct gw_bus *b = arg;
 
@@ -156,8 +156,8 @@ gw_bus_published(struct cm_redis *r, redisReply *reply, void *arg)
 
 int
 gw_bus_publish(struct gw_ctx *ctx, const char *project, const char *channel,
-               const char *origin_sid, const char *payload,
-               size_t payload_len, gw_bus_publish_cb cb, void *arg)
+               const char *origin_sid, const char *payload, size_t payload_len,
+               gw_bus_publish_cb cb, void *arg)
 {
     char bus[CM_KEY_MAX], id[GW_BUS_EVENT_ID_LEN + 1];
     char stack[GW_BUS_STACK_MSG], *msg;
@@ -223,12 +223,13 @@ gw_bus_remove_socket(struct gw_ctx *ctx, const char *pid, const char *sid,
     if (strcmp(app->project, pid) != 0)
         return;
     /* {"channels":[ + per channel "<name>", + ]} */
-    data = malloc(16 + (size_t)cJSON_GetArraySize(channels) *
-                           (CHAN_NAME_MAX + 3));
+    data =
+        malloc(16 + (size_t)cJSON_GetArraySize(channels) * (CHAN_NAME_MAX + 3));
     if (data == NULL)
         return;
     p = data + sprintf(data, "{\"channels\":[");
-    cJSON_ArrayForEach(ch, channels) {
+    cJSON_ArrayForEach(ch, channels)
+    {
         if (!cJSON_IsString(ch) ||
             (m = gw_rooms_find(s, ch->valuestring)) == NULL)
             continue;
@@ -262,12 +263,12 @@ gw_bus_control(struct gw_ctx *ctx, const char *msg, size_t len)
         cJSON_Delete(root);
         return;
     }
-    cJSON_ArrayForEach(sock, socks) {
+    cJSON_ArrayForEach(sock, socks)
+    {
         const cJSON *chans = cJSON_GetObjectItemCaseSensitive(sock, "channels");
         sid = cJSON_GetObjectItemCaseSensitive(sock, "sid");
         if (cJSON_IsString(sid) && cJSON_IsArray(chans))
-            gw_bus_remove_socket(ctx, pid->valuestring, sid->valuestring,
-                                 chans,
+            gw_bus_remove_socket(ctx, pid->valuestring, sid->valuestring, chans,
                                  cJSON_IsString(text) ? text->valuestring
                                                       : GW_BUS_REMOVED_DEFAULT);
     }

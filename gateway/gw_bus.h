@@ -31,10 +31,9 @@ typedef void (*gw_bus_publish_cb)(struct gw_ctx *ctx, int ok, void *arg);
  * verbatim. Returns 0 when sent (cb called once), -1 when Redis is down
  * or on ENOMEM (cb not called).
  */
-int gw_bus_publish(struct gw_ctx *ctx, const char *project,
-                   const char *channel, const char *origin_sid,
-                   const char *payload, size_t payload_len,
-                   gw_bus_publish_cb cb, void *arg);
+int gw_bus_publish(struct gw_ctx *ctx, const char *project, const char *channel,
+                   const char *origin_sid, const char *payload,
+                   size_t payload_len, gw_bus_publish_cb cb, void *arg);
 
 /* Handle one control message (JSON, proto/REDIS.md "Gateway control
  * channel"). Exposed for tests; the subscriber calls it. */

@@ -23,10 +23,11 @@
 
 static const char *const gw_eio_messages[] = {
     "Transport unknown", "Session ID unknown", "Bad handshake method",
-    "Bad request", "Forbidden", "Unsupported protocol version",
+    "Bad request",       "Forbidden",          "Unsupported protocol version",
 };
 
-void gw_eio_error(struct cm_httpd_req *req, int status, int code)
+void
+gw_eio_error(struct cm_httpd_req *req, int status, int code)
 {
     char body[96];
 
@@ -37,7 +38,8 @@ void gw_eio_error(struct cm_httpd_req *req, int status, int code)
 
 /* Percent-decode a query value into a new string, or NULL (absent, bad
  * escape, too long, or a NUL inside). */
-static char *gw_query_value(struct proto_span v)
+static char *
+gw_query_value(struct proto_span v)
 {
     char *out;
     ssize_t n;
@@ -54,20 +56,20 @@ static char *gw_query_value(struct proto_span v)
     return out;
 }
 
-static int gw_open_packet(struct gw_session *s, int upgrades, char *out,
-                          size_t cap)
+static int
+gw_open_packet(struct gw_session *s, int upgrades, char *out, size_t cap)
 {
     struct gw_conf *conf = &s->ctx->conf;
-    size_t n = eio_open_encode(out, cap, s->eio_sid, upgrades,
-                               (unsigned)conf->ping_interval,
-                               (unsigned)conf->ping_timeout,
-                               (size_t)conf->max_http_buffer);
+    size_t n = eio_open_encode(
+        out, cap, s->eio_sid, upgrades, (unsigned)conf->ping_interval,
+        (unsigned)conf->ping_timeout, (size_t)conf->max_http_buffer);
 
     return n < cap ? (int)n : -1;
 }
 
-static void gw_static(struct cm_httpd_req *req, const char *body, size_t len,
-                      const char *ctype)
+static void
+gw_static(struct cm_httpd_req *req, const char *body, size_t len,
+          const char *ctype)
 {
     if (body == NULL) {
         cm_httpd_error(req, 404, "Not Found");
@@ -77,8 +79,9 @@ static void gw_static(struct cm_httpd_req *req, const char *body, size_t len,
     cm_httpd_reply(req, 200, ctype, body, len);
 }
 
-static void gw_handshake(struct gw_ctx *ctx, struct cm_httpd_req *req,
-                         const struct eio_query *q, int websocket)
+static void
+gw_handshake(struct gw_ctx *ctx, struct cm_httpd_req *req,
+             const struct eio_query *q, int websocket)
 {
     struct gw_tp *tp = gw_tp(ctx);
     struct gw_session *s;
@@ -114,8 +117,9 @@ static void gw_handshake(struct gw_ctx *ctx, struct cm_httpd_req *req,
              KV_S("transport", gw_session_transport(s)));
 }
 
-static void gw_upgrade_request(struct gw_ctx *ctx, struct cm_httpd_req *req,
-                               struct gw_session *s)
+static void
+gw_upgrade_request(struct gw_ctx *ctx, struct cm_httpd_req *req,
+                   struct gw_session *s)
 {
     if (s->transport != GW_T_POLLING || s->probe != NULL) {
         gw_eio_error(req, 400, 3);
@@ -127,7 +131,8 @@ static void gw_upgrade_request(struct gw_ctx *ctx, struct cm_httpd_req *req,
     s->probe = gw_ws_accept(ctx, req, s);
 }
 
-void gw_eio_handle(struct cm_httpd_req *req, void *arg)
+void
+gw_eio_handle(struct cm_httpd_req *req, void *arg)
 {
     struct gw_ctx *ctx = arg;
     struct gw_tp *tp = gw_tp(ctx);
@@ -138,8 +143,8 @@ void gw_eio_handle(struct cm_httpd_req *req, void *arg)
     struct eio_query q;
     int ws;
 
-    if (strcmp(path, "/socket.io/socket.io.js") == 0
-        || strcmp(path, "/socket.io/socket.io.min.js") == 0) {
+    if (strcmp(path, "/socket.io/socket.io.js") == 0 ||
+        strcmp(path, "/socket.io/socket.io.min.js") == 0) {
         gw_static(req, tp->static_js, tp->static_js_len,
                   "application/javascript; charset=utf-8");
         return;
@@ -156,11 +161,11 @@ void gw_eio_handle(struct cm_httpd_req *req, void *arg)
         gw_eio_error(req, 400, 5);
         return;
     }
-    if (q.transport.p != NULL && q.transport.len == 9
-        && memcmp(q.transport.p, "websocket", 9) == 0) {
+    if (q.transport.p != NULL && q.transport.len == 9 &&
+        memcmp(q.transport.p, "websocket", 9) == 0) {
         ws = 1;
-    } else if (q.transport.p != NULL && q.transport.len == 7
-               && memcmp(q.transport.p, "polling", 7) == 0) {
+    } else if (q.transport.p != NULL && q.transport.len == 7 &&
+               memcmp(q.transport.p, "polling", 7) == 0) {
         ws = 0;
     } else {
         gw_eio_error(req, 400, 0);
@@ -188,8 +193,8 @@ void gw_eio_handle(struct cm_httpd_req *req, void *arg)
 
 /* ---- packets ---- */
 
-static void gw_eio_binary_b64(struct gw_session *s, const char *b64,
-                              size_t len)
+static void
+gw_eio_binary_b64(struct gw_session *s, const char *b64, size_t len)
 {
     size_t cap = len / 4 * 3 + 3;
     uint8_t *bin = malloc(cap + 1);
@@ -207,7 +212,8 @@ static void gw_eio_binary_b64(struct gw_session *s, const char *b64,
     free(bin);
 }
 
-void gw_eio_on_packet(struct gw_session *s, const struct eio_packet *pkt)
+void
+gw_eio_on_packet(struct gw_session *s, const struct eio_packet *pkt)
 {
     cm_counter_inc(gw_tp(s->ctx)->m.eio_packets_in);
     switch (pkt->type) {
@@ -243,8 +249,9 @@ void gw_eio_on_packet(struct gw_session *s, const struct eio_packet *pkt)
 }
 
 /* Packets on a probe WebSocket during the upgrade: "2probe", then "5". */
-static void gw_eio_probe(struct gw_session *s, struct gw_ws *c, int binary,
-                         const uint8_t *data, size_t len)
+static void
+gw_eio_probe(struct gw_session *s, struct gw_ws *c, int binary,
+             const uint8_t *data, size_t len)
 {
     if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
         gw_ws_send_text(c, "3probe", 6);
@@ -260,8 +267,9 @@ static void gw_eio_probe(struct gw_session *s, struct gw_ws *c, int binary,
     }
 }
 
-void gw_eio_on_ws_message(struct gw_session *s, struct gw_ws *c, int binary,
-                          const uint8_t *data, size_t len)
+void
+gw_eio_on_ws_message(struct gw_session *s, struct gw_ws *c, int binary,
+                     const uint8_t *data, size_t len)
 {
     struct eio_packet pkt;
 

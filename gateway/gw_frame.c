@@ -10,7 +10,8 @@
 #include "gw.h"
 #include "ws.h"
 
-struct gw_frame *gw_frame_new(const char *sio_packet, size_t len)
+struct gw_frame *
+gw_frame_new(const char *sio_packet, size_t len)
 {
     uint8_t hdr[WS_MAX_HEADER];
     size_t hlen = ws_frame_header(hdr, 1, WS_OP_TEXT, (uint64_t)len + 1);
@@ -27,12 +28,14 @@ struct gw_frame *gw_frame_new(const char *sio_packet, size_t len)
     return f;
 }
 
-void gw_frame_ref(struct gw_frame *f)
+void
+gw_frame_ref(struct gw_frame *f)
 {
     f->refs++;
 }
 
-void gw_frame_unref(struct gw_frame *f)
+void
+gw_frame_unref(struct gw_frame *f)
 {
     if (f != NULL && --f->refs == 0)
         free(f);

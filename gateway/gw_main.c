@@ -34,7 +34,7 @@
 #define GW_MALLOC_TRIM_THRESHOLD (64 * 1024 * 1024)
 #define GW_MALLOC_TOP_PAD (16 * 1024 * 1024)
 
-#define GW_INT(env, field, def, min, max, help)                              \
+#define GW_INT(env, field, def, min, max, help)                                \
     CM_CONF_INT_ITEM(gw_conf, env, field, def, min, max, help)
 
 static const struct cm_conf_item gw_conf_items[] = {
@@ -56,8 +56,8 @@ static const struct cm_conf_item gw_conf_items[] = {
            "bytes of an HTTP request head (431 past it)"),
     GW_INT("SSE_DRAIN_TIMEOUT", drain_timeout, "8000", 0, 9500,
            "ms SIGTERM waits for sessions to close before exiting"),
-    {"SSE_STATIC_DIR", CM_CONF_STR, offsetof(struct gw_conf, static_dir),
-     NULL, 0, 0, NULL,
+    {"SSE_STATIC_DIR", CM_CONF_STR, offsetof(struct gw_conf, static_dir), NULL,
+     0, 0, NULL,
      "directory of socket.io.js and index.html served by the gateway"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
@@ -69,21 +69,22 @@ static const struct cm_conf_spec gw_spec = {
 };
 
 /* Read a small static file once at start (never on the loop). */
-static char *gw_slurp(const char *dir, const char *name, size_t *len)
+static char *
+gw_slurp(const char *dir, const char *name, size_t *len)
 {
     char path[4096];
     FILE *f;
     char *buf = NULL;
     long n;
 
-    if (dir == NULL
-        || (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name)
-               >= sizeof(path)
-        || (f = fopen(path, "rb")) == NULL)
+    if (dir == NULL ||
+        (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+            sizeof(path) ||
+        (f = fopen(path, "rb")) == NULL)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (8 << 20)
-        && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL
-        && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (8 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n) {
         *len = (size_t)n;
     } else {
         free(buf);
@@ -93,7 +94,8 @@ static char *gw_slurp(const char *dir, const char *name, size_t *len)
     return buf;
 }
 
-static void gw_index(struct cm_httpd_req *req, void *arg)
+static void
+gw_index(struct cm_httpd_req *req, void *arg)
 {
     struct gw_tp *tp = gw_tp(arg);
 
@@ -109,27 +111,30 @@ static const struct cm_httpd_route gw_routes[] = {
     {"GET", "/", gw_index, "/", 0},
 };
 
-static int gw_ready(void *arg)
+static int
+gw_ready(void *arg)
 {
     struct gw_ctx *ctx = arg;
 
     return cm_redis_up(ctx->redis);
 }
 
-static void gw_drain_check(evutil_socket_t fd, short what, void *arg)
+static void
+gw_drain_check(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_proc *p = arg;
     struct gw_tp *tp = &p->tp;
 
     (void)fd;
     (void)what;
-    if ((tp->nws == 0 && tp->nsessions == 0
-         && cm_httpd_conn_count(p->ctx.httpd) == 0)
-        || gw_now_ms() >= p->drain_due)
+    if ((tp->nws == 0 && tp->nsessions == 0 &&
+         cm_httpd_conn_count(p->ctx.httpd) == 0) ||
+        gw_now_ms() >= p->drain_due)
         event_base_loopbreak(p->ctx.base);
 }
 
-static void gw_drain(int sig, void *arg)
+static void
+gw_drain(int sig, void *arg)
 {
     struct gw_proc *p = arg;
     struct timeval tv = {0, GW_DRAIN_CHECK_MS * 1000};
@@ -145,20 +150,21 @@ static void gw_drain(int sig, void *arg)
         event_base_loopbreak(p->ctx.base);
 }
 
-static int gw_start(struct gw_proc *p)
+static int
+gw_start(struct gw_proc *p)
 {
     struct gw_ctx *ctx = &p->ctx;
     struct cm_redis_url url;
     struct cm_httpd_conf hc;
     char err[256];
 
-    if (cm_redis_url_parse(ctx->common.redis_url, &url, err, sizeof(err))
-        != 0) {
+    if (cm_redis_url_parse(ctx->common.redis_url, &url, err, sizeof(err)) !=
+        0) {
         cm_error("bad configuration", KV_S("error", err));
         return -1;
     }
-    if ((ctx->base = event_base_new()) == NULL
-        || event_base_priority_init(ctx->base, 2) != 0)
+    if ((ctx->base = event_base_new()) == NULL ||
+        event_base_priority_init(ctx->base, 2) != 0)
         return -1;
     gw_rand_alnum(ctx->tag, CM_GW_TAG_LEN);
     ctx->tag[CM_GW_TAG_LEN] = '\0';
@@ -166,24 +172,26 @@ static int gw_start(struct gw_proc *p)
         return -1;
     if (cm_store_init(&ctx->store, ctx->redis, ctx->common.master_key,
                       ctx->common.master_key_previous) != 0) {
-        cm_error("bad configuration", KV_S("error", "SSE_MASTER_KEY(_PREVIOUS): not 64 hex"));
+        cm_error("bad configuration",
+                 KV_S("error", "SSE_MASTER_KEY(_PREVIOUS): not 64 hex"));
         return -1;
     }
-    if ((ctx->metrics = cm_metrics_new("gateway", ctx->common.node_id)) == NULL
-        || gw_tp_init(ctx) != 0)
+    if ((ctx->metrics = cm_metrics_new("gateway", ctx->common.node_id)) ==
+            NULL ||
+        gw_tp_init(ctx) != 0)
         return -1;
-    p->tp.static_js = gw_slurp(ctx->conf.static_dir, "socket.io.js",
-                               &p->tp.static_js_len);
-    p->tp.static_index = gw_slurp(ctx->conf.static_dir, "index.html",
-                                  &p->tp.static_index_len);
+    p->tp.static_js =
+        gw_slurp(ctx->conf.static_dir, "socket.io.js", &p->tp.static_js_len);
+    p->tp.static_index =
+        gw_slurp(ctx->conf.static_dir, "index.html", &p->tp.static_index_len);
     memset(&hc, 0, sizeof(hc));
     hc.addr = ctx->conf.addr;
     hc.max_head = (size_t)ctx->conf.max_head;
     hc.max_body = (size_t)ctx->conf.max_http_buffer;
     hc.head_timeout_ms = (unsigned)ctx->conf.handshake_timeout;
     /* a held GET waits up to a ping interval: idle must outlast it */
-    hc.idle_timeout_ms = (unsigned)(ctx->conf.ping_interval
-                                    + ctx->conf.ping_timeout + 5000);
+    hc.idle_timeout_ms =
+        (unsigned)(ctx->conf.ping_interval + ctx->conf.ping_timeout + 5000);
     hc.max_conns = (unsigned)ctx->conf.max_conns;
     hc.cors_origins = ctx->common.cors_origins;
     hc.ready = gw_ready;
@@ -208,7 +216,8 @@ static int gw_start(struct gw_proc *p)
     return 0;
 }
 
-static void gw_stop(struct gw_proc *p)
+static void
+gw_stop(struct gw_proc *p)
 {
     struct gw_ctx *ctx = &p->ctx;
 
@@ -228,7 +237,8 @@ static void gw_stop(struct gw_proc *p)
         event_base_free(ctx->base);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     struct gw_proc *p = calloc(1, sizeof(*p));
     struct gw_ctx *ctx;

@@ -10,7 +10,8 @@
 #include "gw_eio.h"
 #include "gw_polling.h"
 
-static void gw_polling_closed(struct cm_httpd_req *req, void *arg)
+static void
+gw_polling_closed(struct cm_httpd_req *req, void *arg)
 {
     struct gw_session *s = arg;
 
@@ -22,7 +23,8 @@ static void gw_polling_closed(struct cm_httpd_req *req, void *arg)
     gw_session_end(s, GW_CR_TRANSPORT, 0);
 }
 
-void gw_polling_get(struct gw_session *s, struct cm_httpd_req *req)
+void
+gw_polling_get(struct gw_session *s, struct cm_httpd_req *req)
 {
     if (s->get != NULL) {
         /* "data request overlap from client": the reference closes */
@@ -43,7 +45,8 @@ void gw_polling_get(struct gw_session *s, struct cm_httpd_req *req)
     cm_httpd_on_close(req, gw_polling_closed, s);
 }
 
-void gw_polling_post(struct gw_session *s, struct cm_httpd_req *req)
+void
+gw_polling_post(struct gw_session *s, struct cm_httpd_req *req)
 {
     struct eio_payload_iter it;
     struct eio_packet pkt;
@@ -72,7 +75,8 @@ void gw_polling_post(struct gw_session *s, struct cm_httpd_req *req)
         cm_httpd_reply(req, 200, "text/html", "ok", 2);
 }
 
-void gw_polling_flush(struct gw_session *s)
+void
+gw_polling_flush(struct gw_session *s)
 {
     struct cm_httpd_req *req = s->get;
 
@@ -82,7 +86,8 @@ void gw_polling_flush(struct gw_session *s)
     cm_httpd_reply_buffer(req, 200, GW_POLL_CTYPE, s->pq);
 }
 
-void gw_polling_release(struct gw_session *s, const char *pkt)
+void
+gw_polling_release(struct gw_session *s, const char *pkt)
 {
     struct cm_httpd_req *req = s->get;
 

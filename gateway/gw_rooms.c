@@ -54,15 +54,18 @@ gw_rooms_new(struct gw_ctx *ctx, struct cm_sub *sub)
     r->ctx = ctx;
     r->sub = sub;
     RB_INIT(&r->tree);
-    r->events_in = cm_metrics_counter(m, "sse_events_in_total", NULL,
+    r->events_in = cm_metrics_counter(
+        m, "sse_events_in_total", NULL,
         "Channel events received from the bus for local members");
-    r->events_out = cm_metrics_counter(m, "sse_events_out_total", NULL,
+    r->events_out = cm_metrics_counter(
+        m, "sse_events_out_total", NULL,
         "Channel events queued to client sockets (deliveries)");
-    r->events_bad = cm_metrics_counter(m, "sse_events_malformed_total",
-        NULL, "Bus messages dropped as malformed");
+    r->events_bad = cm_metrics_counter(m, "sse_events_malformed_total", NULL,
+                                       "Bus messages dropped as malformed");
     r->channels = cm_metrics_gauge(m, "sse_channels", NULL,
-        "Channels with at least one local member");
-    r->fanout = cm_metrics_histogram(m, "sse_fanout_seconds", NULL,
+                                   "Channels with at least one local member");
+    r->fanout = cm_metrics_histogram(
+        m, "sse_fanout_seconds", NULL,
         "From bus receipt to the last member's frame queued", NULL, 0);
     return r;
 }
@@ -88,7 +91,8 @@ gw_rooms_free(struct gw_rooms *r)
 
     if (r == NULL)
         return;
-    RB_FOREACH_SAFE(room, gw_room_tree, &r->tree, rnext) {
+    RB_FOREACH_SAFE(room, gw_room_tree, &r->tree, rnext)
+    {
         while ((m = TAILQ_FIRST(&room->members)) != NULL) {
             TAILQ_REMOVE(&room->members, m, room_link);
             LIST_REMOVE(m, sock_link);
@@ -106,7 +110,8 @@ gw_rooms_find(struct gw_session *s, const char *channel)
 {
     struct gw_member *m;
 
-    LIST_FOREACH(m, &gw_session_app(s)->members, sock_link) {
+    LIST_FOREACH(m, &gw_session_app(s)->members, sock_link)
+    {
         if (strcmp(m->room->channel, channel) == 0)
             return m;
     }

@@ -23,16 +23,16 @@ struct gw_room {
     RB_ENTRY(gw_room) node;
     TAILQ_HEAD(, gw_member) members;
     size_t nmembers;
-    int walking;              /* a fan-out is iterating: do not free */
+    int walking; /* a fan-out is iterating: do not free */
     char project[CM_PROJECT_ID_MAX + 1];
     char channel[CHAN_NAME_MAX + 1];
-    char bus[CM_KEY_MAX];     /* sse:{p:<pid>}:ch:<ch>: the tree key */
+    char bus[CM_KEY_MAX]; /* sse:{p:<pid>}:ch:<ch>: the tree key */
     size_t bus_len;
 };
 
 struct gw_member {
-    LIST_ENTRY(gw_member) sock_link;   /* on gw_app_state.members */
-    TAILQ_ENTRY(gw_member) room_link;  /* on gw_room.members */
+    LIST_ENTRY(gw_member) sock_link;  /* on gw_app_state.members */
+    TAILQ_ENTRY(gw_member) room_link; /* on gw_room.members */
     struct gw_room *room;
     struct gw_session *s;
     char kid[CM_KID_LEN + 1]; /* signing key of a private join, else "" */

@@ -23,16 +23,18 @@
 #define GW_TIMER_SLACK_MS 20 /* libevent's coarse clock may fire early */
 
 static const char *const gw_reason_names[GW_CR_MAX] = {
-    "client", "transport", "ping_timeout", "connect_timeout",
-    "parse_error", "slow_consumer", "server", "shutdown",
+    "client",      "transport",     "ping_timeout", "connect_timeout",
+    "parse_error", "slow_consumer", "server",       "shutdown",
 };
 
-static int gw_eio_cmp(struct gw_session *a, struct gw_session *b)
+static int
+gw_eio_cmp(struct gw_session *a, struct gw_session *b)
 {
     return memcmp(a->eio_sid, b->eio_sid, GW_EIO_SID_LEN);
 }
 
-static int gw_sio_cmp(struct gw_session *a, struct gw_session *b)
+static int
+gw_sio_cmp(struct gw_session *a, struct gw_session *b)
 {
     return strcmp(a->app.sid, b->app.sid);
 }
@@ -43,7 +45,8 @@ RB_GENERATE_INTERNAL(gw_eio_tree, gw_session, by_eio, gw_eio_cmp,
 RB_GENERATE_INTERNAL(gw_sio_tree, gw_session, by_sio, gw_sio_cmp,
                      __attribute__((unused)) static)
 
-int64_t gw_now_ms(void)
+int64_t
+gw_now_ms(void)
 {
     struct timespec ts;
 
@@ -51,7 +54,8 @@ int64_t gw_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void gw_rand_alnum(char *out, size_t n)
+void
+gw_rand_alnum(char *out, size_t n)
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -61,14 +65,16 @@ void gw_rand_alnum(char *out, size_t n)
 
 /* ---- the write pass ---- */
 
-static void gw_free_session(struct gw_session *s)
+static void
+gw_free_session(struct gw_session *s)
 {
     if (s->pq != NULL)
         evbuffer_free(s->pq);
     free(s);
 }
 
-static void gw_reap(struct gw_tp *tp)
+static void
+gw_reap(struct gw_tp *tp)
 {
     struct gw_session *s;
 
@@ -87,7 +93,8 @@ static void gw_reap(struct gw_tp *tp)
     }
 }
 
-static void gw_flush_cb(evutil_socket_t fd, short what, void *arg)
+static void
+gw_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_ctx *ctx = arg;
     struct gw_tp *tp = gw_tp(ctx);
@@ -105,7 +112,8 @@ static void gw_flush_cb(evutil_socket_t fd, short what, void *arg)
     gw_reap(tp);
 }
 
-void gw_tp_schedule_flush(struct gw_tp *tp)
+void
+gw_tp_schedule_flush(struct gw_tp *tp)
 {
     if (!tp->flush_armed) {
         tp->flush_armed = 1;
@@ -113,7 +121,8 @@ void gw_tp_schedule_flush(struct gw_tp *tp)
     }
 }
 
-static void gw_mark_poll_dirty(struct gw_session *s)
+static void
+gw_mark_poll_dirty(struct gw_session *s)
 {
     struct gw_tp *tp = gw_tp(s->ctx);
 
@@ -126,7 +135,8 @@ static void gw_mark_poll_dirty(struct gw_session *s)
 
 /* ---- timers: ping interval, pong wait, connect deadline ---- */
 
-static void gw_arm(struct gw_session *s, int64_t now)
+static void
+gw_arm(struct gw_session *s, int64_t now)
 {
     struct gw_tp *tp = gw_tp(s->ctx);
     int64_t due, left;
@@ -135,11 +145,11 @@ static void gw_arm(struct gw_session *s, int64_t now)
     int64_t phase = s->phase == GW_PH_PONG ? s->ctx->conf.ping_timeout
                                            : s->ctx->conf.ping_interval;
 
-    if (s->sio == GW_SIO_CONNECTED
-        && s->phase_due - now + GW_TIMER_SLACK_MS >= phase) {
+    if (s->sio == GW_SIO_CONNECTED &&
+        s->phase_due - now + GW_TIMER_SLACK_MS >= phase) {
         /* a whole phase ahead: the shared common timeout queue (O(1)) */
-        event_add(&s->timer, s->phase == GW_PH_PONG ? tp->tv_pong
-                                                    : tp->tv_interval);
+        event_add(&s->timer,
+                  s->phase == GW_PH_PONG ? tp->tv_pong : tp->tv_interval);
         return;
     }
     due = s->phase_due;
@@ -153,7 +163,8 @@ static void gw_arm(struct gw_session *s, int64_t now)
     event_add(&s->timer, &tv);
 }
 
-static void gw_timer_cb(evutil_socket_t fd, short what, void *arg)
+static void
+gw_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_session *s = arg;
     struct gw_conf *conf = &s->ctx->conf;
@@ -161,7 +172,8 @@ static void gw_timer_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (s->sio != GW_SIO_CONNECTED && now + GW_TIMER_SLACK_MS >= s->connect_due) {
+    if (s->sio != GW_SIO_CONNECTED &&
+        now + GW_TIMER_SLACK_MS >= s->connect_due) {
         gw_session_end(s, GW_CR_CONNECT_TIMEOUT, 0);
         return;
     }
@@ -178,7 +190,8 @@ static void gw_timer_cb(evutil_socket_t fd, short what, void *arg)
     gw_arm(s, now);
 }
 
-void gw_session_on_pong(struct gw_session *s)
+void
+gw_session_on_pong(struct gw_session *s)
 {
     int64_t now;
 
@@ -193,7 +206,8 @@ void gw_session_on_pong(struct gw_session *s)
 
 /* ---- lifecycle ---- */
 
-struct gw_session *gw_session_new(struct gw_ctx *ctx, enum gw_transport t)
+struct gw_session *
+gw_session_new(struct gw_ctx *ctx, enum gw_transport t)
 {
     struct gw_tp *tp = gw_tp(ctx);
     struct gw_session *s = calloc(1, sizeof(*s));
@@ -228,8 +242,8 @@ struct gw_session *gw_session_new(struct gw_ctx *ctx, enum gw_transport t)
     return s;
 }
 
-struct gw_session *gw_session_by_eio(struct gw_ctx *ctx, const char *sid,
-                                     size_t len)
+struct gw_session *
+gw_session_by_eio(struct gw_ctx *ctx, const char *sid, size_t len)
 {
     struct gw_session key;
 
@@ -239,7 +253,8 @@ struct gw_session *gw_session_by_eio(struct gw_ctx *ctx, const char *sid,
     return RB_FIND(gw_eio_tree, &gw_tp(ctx)->by_eio, &key);
 }
 
-struct gw_session *gw_session_by_sid(struct gw_ctx *ctx, const char *sid)
+struct gw_session *
+gw_session_by_sid(struct gw_ctx *ctx, const char *sid)
 {
     struct gw_session key;
 
@@ -250,7 +265,8 @@ struct gw_session *gw_session_by_sid(struct gw_ctx *ctx, const char *sid)
 }
 
 /* Called by gw_sio.c when a CONNECT is accepted. */
-void gw_session_index_sid(struct gw_session *s)
+void
+gw_session_index_sid(struct gw_session *s)
 {
     struct gw_tp *tp = gw_tp(s->ctx);
 
@@ -258,12 +274,13 @@ void gw_session_index_sid(struct gw_session *s)
         s->in_sio_tree = 1;
 }
 
-void gw_session_end(struct gw_session *s, enum gw_close_reason why,
-                    int sio_disconnect)
+void
+gw_session_end(struct gw_session *s, enum gw_close_reason why,
+               int sio_disconnect)
 {
     struct gw_tp *tp = gw_tp(s->ctx);
-    uint16_t code = why == GW_CR_SHUTDOWN ? WS_CLOSE_GOING_AWAY
-                                          : WS_CLOSE_NORMAL;
+    uint16_t code =
+        why == GW_CR_SHUTDOWN ? WS_CLOSE_GOING_AWAY : WS_CLOSE_NORMAL;
 
     if (!s->open)
         return;
@@ -312,7 +329,8 @@ void gw_session_end(struct gw_session *s, enum gw_close_reason why,
     gw_tp_schedule_flush(tp);
 }
 
-void gw_session_close(struct gw_session *s, const char *reason)
+void
+gw_session_close(struct gw_session *s, const char *reason)
 {
     if (s->open)
         cm_debug("close by server", KV_S("sid", s->app.sid),
@@ -320,12 +338,14 @@ void gw_session_close(struct gw_session *s, const char *reason)
     gw_session_end(s, GW_CR_SERVER, 1);
 }
 
-void gw_session_hold(struct gw_session *s)
+void
+gw_session_hold(struct gw_session *s)
 {
     s->holds++;
 }
 
-void gw_session_release(struct gw_session *s)
+void
+gw_session_release(struct gw_session *s)
 {
     struct gw_tp *tp = gw_tp(s->ctx);
 
@@ -336,43 +356,50 @@ void gw_session_release(struct gw_session *s)
     }
 }
 
-struct gw_app_state *gw_session_app(struct gw_session *s)
+struct gw_app_state *
+gw_session_app(struct gw_session *s)
 {
     return &s->app;
 }
 
-struct gw_ctx *gw_session_ctx(struct gw_session *s)
+struct gw_ctx *
+gw_session_ctx(struct gw_session *s)
 {
     return s->ctx;
 }
 
-int gw_session_alive(const struct gw_session *s)
+int
+gw_session_alive(const struct gw_session *s)
 {
     return s->open;
 }
 
-const char *gw_session_transport(const struct gw_session *s)
+const char *
+gw_session_transport(const struct gw_session *s)
 {
     return s->transport == GW_T_WS ? "websocket" : "polling";
 }
 
 /* ---- output ---- */
 
-static int gw_slow(struct gw_session *s)
+static int
+gw_slow(struct gw_session *s)
 {
     cm_counter_inc(gw_tp(s->ctx)->m.slow);
     gw_session_end(s, GW_CR_SLOW_CONSUMER, 0);
     return -1;
 }
 
-static void gw_frame_cleanup(const void *data, size_t len, void *extra)
+static void
+gw_frame_cleanup(const void *data, size_t len, void *extra)
 {
     (void)data;
     (void)len;
     gw_frame_unref(extra);
 }
 
-int gw_session_send_frame(struct gw_session *s, struct gw_frame *f)
+int
+gw_session_send_frame(struct gw_session *s, struct gw_frame *f)
 {
     size_t max = (size_t)s->ctx->common.client_queue_max;
     size_t plen = f->len - f->ws_hdr;
@@ -398,8 +425,8 @@ int gw_session_send_frame(struct gw_session *s, struct gw_frame *f)
     return 0;
 }
 
-int gw_session_send_packet(struct gw_session *s, const char *sio_packet,
-                           size_t len)
+int
+gw_session_send_packet(struct gw_session *s, const char *sio_packet, size_t len)
 {
     struct gw_frame *f;
     int rc;
@@ -413,7 +440,8 @@ int gw_session_send_packet(struct gw_session *s, const char *sio_packet,
     return rc;
 }
 
-int gw_session_send_eio(struct gw_session *s, const char *pkt, size_t len)
+int
+gw_session_send_eio(struct gw_session *s, const char *pkt, size_t len)
 {
     size_t max = (size_t)s->ctx->common.client_queue_max;
 
@@ -434,7 +462,8 @@ int gw_session_send_eio(struct gw_session *s, const char *pkt, size_t len)
     return 0;
 }
 
-void gw_session_upgrade(struct gw_session *s)
+void
+gw_session_upgrade(struct gw_session *s)
 {
     struct gw_tp *tp = gw_tp(s->ctx);
     struct gw_ws *c = s->probe;
@@ -466,7 +495,8 @@ void gw_session_upgrade(struct gw_session *s)
     cm_debug("upgrade", KV_S("sid", s->app.sid));
 }
 
-void gw_tp_close_all(struct gw_ctx *ctx)
+void
+gw_tp_close_all(struct gw_ctx *ctx)
 {
     struct gw_tp *tp = gw_tp(ctx);
     struct gw_session *s;
@@ -477,7 +507,8 @@ void gw_tp_close_all(struct gw_ctx *ctx)
 
 /* ---- process state ---- */
 
-int gw_tp_init(struct gw_ctx *ctx)
+int
+gw_tp_init(struct gw_ctx *ctx)
 {
     struct gw_tp *tp = gw_tp(ctx);
     struct timeval tv;
@@ -502,27 +533,32 @@ int gw_tp_init(struct gw_ctx *ctx)
     tp->tv_pong = event_base_init_common_timeout(ctx->base, &tv);
     if (tp->tv_interval == NULL || tp->tv_pong == NULL)
         return -1;
-    tp->m.conns[GW_T_WS] = cm_metrics_gauge(ctx->metrics, "sse_connections",
-        "transport=\"websocket\"", "Open client sessions by transport");
-    tp->m.conns[GW_T_POLLING] = cm_metrics_gauge(ctx->metrics,
-        "sse_connections", "transport=\"polling\"",
+    tp->m.conns[GW_T_WS] = cm_metrics_gauge(
+        ctx->metrics, "sse_connections", "transport=\"websocket\"",
         "Open client sessions by transport");
-    tp->m.ws_frames_in = cm_metrics_counter(ctx->metrics,
-        "sse_ws_frames_in_total", NULL, "WebSocket frames received");
-    tp->m.eio_packets_in = cm_metrics_counter(ctx->metrics,
-        "sse_eio_packets_in_total", NULL, "Engine.IO packets received");
-    tp->m.slow = cm_metrics_counter(ctx->metrics,
-        "sse_slow_consumer_disconnects_total", NULL,
+    tp->m.conns[GW_T_POLLING] = cm_metrics_gauge(
+        ctx->metrics, "sse_connections", "transport=\"polling\"",
+        "Open client sessions by transport");
+    tp->m.ws_frames_in =
+        cm_metrics_counter(ctx->metrics, "sse_ws_frames_in_total", NULL,
+                           "WebSocket frames received");
+    tp->m.eio_packets_in =
+        cm_metrics_counter(ctx->metrics, "sse_eio_packets_in_total", NULL,
+                           "Engine.IO packets received");
+    tp->m.slow = cm_metrics_counter(
+        ctx->metrics, "sse_slow_consumer_disconnects_total", NULL,
         "Clients disconnected for passing SSE_CLIENT_QUEUE_MAX");
     for (int i = 0; i < GW_CR_MAX; i++) {
         snprintf(labels, sizeof(labels), "reason=\"%s\"", gw_reason_names[i]);
-        tp->m.closed[i] = cm_metrics_counter(ctx->metrics,
-            "sse_sessions_closed_total", labels, "Sessions closed by reason");
+        tp->m.closed[i] =
+            cm_metrics_counter(ctx->metrics, "sse_sessions_closed_total",
+                               labels, "Sessions closed by reason");
     }
     return 0;
 }
 
-void gw_tp_free(struct gw_ctx *ctx)
+void
+gw_tp_free(struct gw_ctx *ctx)
 {
     struct gw_tp *tp = gw_tp(ctx);
     struct gw_ws *c;
@@ -530,7 +566,7 @@ void gw_tp_free(struct gw_ctx *ctx)
     gw_tp_close_all(ctx);
     while ((c = TAILQ_FIRST(&tp->ws_dirty)) != NULL)
         gw_ws_free(c); /* unlinks itself */
-    gw_reap(tp); /* sessions still held by the channels half stay */
+    gw_reap(tp);       /* sessions still held by the channels half stay */
     event_del(&tp->flush_ev);
     free(tp->rdbuf);
     free(tp->static_js);

@@ -23,9 +23,9 @@ struct cm_counter;
 struct cm_gauge;
 struct gw_ws;
 
-#define GW_EIO_SID_LEN 20     /* 15 random bytes in base64url */
-#define GW_RDBUF_SIZE 65536   /* the per-loop shared WebSocket read buffer */
-#define GW_JSON_DEPTH 32      /* nesting bound on client JSON */
+#define GW_EIO_SID_LEN 20   /* 15 random bytes in base64url */
+#define GW_RDBUF_SIZE 65536 /* the per-loop shared WebSocket read buffer */
+#define GW_JSON_DEPTH 32    /* nesting bound on client JSON */
 
 enum gw_transport { GW_T_POLLING = 0, GW_T_WS = 1 };
 enum gw_sio_state { GW_SIO_NONE = 0, GW_SIO_CONNECTING, GW_SIO_CONNECTED };
@@ -33,24 +33,24 @@ enum gw_phase { GW_PH_INTERVAL = 0, GW_PH_PONG };
 
 /* Why a session ended: the label of sse_sessions_closed_total. */
 enum gw_close_reason {
-    GW_CR_CLIENT = 0,      /* Socket.IO DISCONNECT or Engine.IO close */
-    GW_CR_TRANSPORT,       /* socket closed / error / ws close frame */
+    GW_CR_CLIENT = 0, /* Socket.IO DISCONNECT or Engine.IO close */
+    GW_CR_TRANSPORT,  /* socket closed / error / ws close frame */
     GW_CR_PING_TIMEOUT,
     GW_CR_CONNECT_TIMEOUT, /* no CONNECT within handshake_timeout */
     GW_CR_PARSE_ERROR,     /* malformed Engine.IO or Socket.IO packet */
     GW_CR_SLOW_CONSUMER,
-    GW_CR_SERVER,          /* gw_session_close() by the channels half */
-    GW_CR_SHUTDOWN,        /* SIGTERM drain */
+    GW_CR_SERVER,   /* gw_session_close() by the channels half */
+    GW_CR_SHUTDOWN, /* SIGTERM drain */
     GW_CR_MAX
 };
 
 /* Binary attachments being collected after a BINARY_EVENT header. */
 struct gw_binasm {
-    char *packet;       /* the header packet's text (copy) */
+    char *packet; /* the header packet's text (copy) */
     size_t packet_len;
-    unsigned want;      /* attachments announced */
+    unsigned want; /* attachments announced */
     unsigned have;
-    size_t total;       /* bytes so far, bounded by max_http_buffer */
+    size_t total; /* bytes so far, bounded by max_http_buffer */
     struct gw_bin parts[SIO_MAX_ATTACHMENTS];
 };
 
@@ -58,25 +58,25 @@ struct gw_session {
     struct gw_ctx *ctx;
     RB_ENTRY(gw_session) by_eio;
     RB_ENTRY(gw_session) by_sio;
-    TAILQ_ENTRY(gw_session) link;  /* poll dirty list, or the dead list */
-    struct event timer;            /* ping interval / pong wait / connect */
-    int64_t phase_due;             /* ms (monotonic) the ping phase ends */
-    int64_t connect_due;           /* ms by which CONNECT must be accepted */
-    struct gw_ws *ws;              /* the WebSocket transport, or NULL */
-    struct gw_ws *probe;           /* a WebSocket being upgraded to */
-    struct cm_httpd_req *get;      /* polling: the held GET, or NULL */
-    struct evbuffer *pq;           /* polling: queued packets (0x1e-joined) */
-    char *query_key;               /* ?apiKey= until CONNECT, or NULL */
-    struct gw_binasm *bin;         /* open BINARY_EVENT, or NULL */
+    TAILQ_ENTRY(gw_session) link; /* poll dirty list, or the dead list */
+    struct event timer;           /* ping interval / pong wait / connect */
+    int64_t phase_due;            /* ms (monotonic) the ping phase ends */
+    int64_t connect_due;          /* ms by which CONNECT must be accepted */
+    struct gw_ws *ws;             /* the WebSocket transport, or NULL */
+    struct gw_ws *probe;          /* a WebSocket being upgraded to */
+    struct cm_httpd_req *get;     /* polling: the held GET, or NULL */
+    struct evbuffer *pq;          /* polling: queued packets (0x1e-joined) */
+    char *query_key;              /* ?apiKey= until CONNECT, or NULL */
+    struct gw_binasm *bin;        /* open BINARY_EVENT, or NULL */
     unsigned holds;
-    uint8_t transport;             /* enum gw_transport */
-    uint8_t open;                  /* 1 until closed */
-    uint8_t sio;                   /* enum gw_sio_state */
-    uint8_t phase;                 /* enum gw_phase */
-    uint8_t queued;                /* on a dirty list or the dead list */
-    uint8_t probed;                /* the probe answered "3probe" */
+    uint8_t transport; /* enum gw_transport */
+    uint8_t open;      /* 1 until closed */
+    uint8_t sio;       /* enum gw_sio_state */
+    uint8_t phase;     /* enum gw_phase */
+    uint8_t queued;    /* on a dirty list or the dead list */
+    uint8_t probed;    /* the probe answered "3probe" */
     uint8_t in_sio_tree;
-    uint8_t why;                   /* enum gw_close_reason, once closed */
+    uint8_t why; /* enum gw_close_reason, once closed */
     char eio_sid[GW_EIO_SID_LEN + 1];
     struct gw_app_state app;
 };
@@ -87,7 +87,7 @@ TAILQ_HEAD(gw_sess_list, gw_session);
 TAILQ_HEAD(gw_ws_list, gw_ws);
 
 struct gw_tp_metrics {
-    struct cm_gauge *conns[2];      /* by enum gw_transport */
+    struct cm_gauge *conns[2]; /* by enum gw_transport */
     struct cm_counter *ws_frames_in;
     struct cm_counter *eio_packets_in;
     struct cm_counter *slow;
@@ -105,12 +105,12 @@ struct gw_tp {
     int flush_armed;
     const struct timeval *tv_interval; /* common timeouts for pings */
     const struct timeval *tv_pong;
-    uint8_t *rdbuf;                 /* GW_RDBUF_SIZE, shared by all */
+    uint8_t *rdbuf; /* GW_RDBUF_SIZE, shared by all */
     size_t nsessions;
-    size_t nws;                     /* WebSocket conns alive (any state) */
-    char *static_js;                /* SSE_STATIC_DIR/socket.io.js, or NULL */
+    size_t nws;      /* WebSocket conns alive (any state) */
+    char *static_js; /* SSE_STATIC_DIR/socket.io.js, or NULL */
     size_t static_js_len;
-    char *static_index;             /* SSE_STATIC_DIR/index.html, or NULL */
+    char *static_index; /* SSE_STATIC_DIR/index.html, or NULL */
     size_t static_index_len;
     struct gw_tp_metrics m;
 };
@@ -121,11 +121,12 @@ struct gw_proc {
     struct gw_ctx ctx;
     struct gw_tp tp;
     struct cm_signals signals; /* SIGTERM/SIGINT: drain */
-    struct event *drain_ev;  /* drain progress check */
-    int64_t drain_due;       /* ms: give up waiting and exit */
+    struct event *drain_ev;    /* drain progress check */
+    int64_t drain_due;         /* ms: give up waiting and exit */
 };
 
-static inline struct gw_tp *gw_tp(struct gw_ctx *ctx)
+static inline struct gw_tp *
+gw_tp(struct gw_ctx *ctx)
 {
     return &((struct gw_proc *)(void *)ctx)->tp;
 }

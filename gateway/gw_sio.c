@@ -16,7 +16,8 @@
 #include "json.h"
 #include "sio.h"
 
-void gw_sio_binasm_free(struct gw_binasm *b)
+void
+gw_sio_binasm_free(struct gw_binasm *b)
 {
     if (b == NULL)
         return;
@@ -26,14 +27,15 @@ void gw_sio_binasm_free(struct gw_binasm *b)
     free(b);
 }
 
-static void gw_sio_bad(struct gw_session *s)
+static void
+gw_sio_bad(struct gw_session *s)
 {
     gw_session_end(s, GW_CR_PARSE_ERROR, 0);
 }
 
 /* CONNECT_ERROR for a namespace we do not serve: 44<nsp>,{"message":..} */
-static void gw_sio_bad_namespace(struct gw_session *s,
-                                 const struct sio_packet *pkt)
+static void
+gw_sio_bad_namespace(struct gw_session *s, const struct sio_packet *pkt)
 {
     static const char body[] = "{\"message\":\"Invalid namespace\"}";
     char out[SIO_MAX_HEADER + sizeof(body) + 1];
@@ -50,7 +52,8 @@ static void gw_sio_bad_namespace(struct gw_session *s,
     gw_session_send_eio(s, out, 1 + n + sizeof(body) - 1);
 }
 
-static void gw_sio_connect(struct gw_session *s, const struct sio_packet *pkt)
+static void
+gw_sio_connect(struct gw_session *s, const struct sio_packet *pkt)
 {
     if (s->sio != GW_SIO_NONE) {
         gw_sio_bad(s);
@@ -61,8 +64,9 @@ static void gw_sio_connect(struct gw_session *s, const struct sio_packet *pkt)
                       pkt->data.len, s->query_key);
 }
 
-static void gw_sio_binary_start(struct gw_session *s, const char *data,
-                                size_t len, const struct sio_packet *pkt)
+static void
+gw_sio_binary_start(struct gw_session *s, const char *data, size_t len,
+                    const struct sio_packet *pkt)
 {
     struct gw_binasm *b = calloc(1, sizeof(*b));
 
@@ -78,13 +82,14 @@ static void gw_sio_binary_start(struct gw_session *s, const char *data,
     s->bin = b;
 }
 
-void gw_sio_on_message(struct gw_session *s, const char *data, size_t len)
+void
+gw_sio_on_message(struct gw_session *s, const char *data, size_t len)
 {
     struct sio_packet pkt;
     int root;
 
-    if (s->bin != NULL || sio_packet_decode(data, len, GW_JSON_DEPTH, &pkt)
-                              != PROTO_OK) {
+    if (s->bin != NULL ||
+        sio_packet_decode(data, len, GW_JSON_DEPTH, &pkt) != PROTO_OK) {
         gw_sio_bad(s); /* text while attachments are due, or malformed */
         return;
     }
@@ -109,8 +114,8 @@ void gw_sio_on_message(struct gw_session *s, const char *data, size_t len)
             gw_sio_bad(s);
             break;
         }
-        gw_app_on_event(s->ctx, s, pkt.data.p, pkt.data.len, pkt.ack_id,
-                        NULL, 0);
+        gw_app_on_event(s->ctx, s, pkt.data.p, pkt.data.len, pkt.ack_id, NULL,
+                        0);
         break;
     case SIO_BINARY_EVENT:
     case SIO_BINARY_ACK: /* its attachments are read and dropped */
@@ -128,17 +133,18 @@ void gw_sio_on_message(struct gw_session *s, const char *data, size_t len)
     }
 }
 
-static void gw_sio_binary_done(struct gw_session *s)
+static void
+gw_sio_binary_done(struct gw_session *s)
 {
     struct gw_binasm *b = s->bin;
     struct sio_packet pkt;
 
     s->bin = NULL;
     /* decode again: the spans now point into our copy */
-    if (sio_packet_decode(b->packet, b->packet_len, GW_JSON_DEPTH, &pkt)
-            != PROTO_OK
-        || sio_placeholders_check(pkt.data.p, pkt.data.len, b->want,
-                                  GW_JSON_DEPTH) != PROTO_OK) {
+    if (sio_packet_decode(b->packet, b->packet_len, GW_JSON_DEPTH, &pkt) !=
+            PROTO_OK ||
+        sio_placeholders_check(pkt.data.p, pkt.data.len, b->want,
+                               GW_JSON_DEPTH) != PROTO_OK) {
         gw_sio_binasm_free(b);
         gw_sio_bad(s);
         return;
@@ -149,7 +155,8 @@ static void gw_sio_binary_done(struct gw_session *s)
     gw_sio_binasm_free(b);
 }
 
-void gw_sio_on_binary(struct gw_session *s, const uint8_t *data, size_t len)
+void
+gw_sio_on_binary(struct gw_session *s, const uint8_t *data, size_t len)
 {
     struct gw_binasm *b = s->bin;
     uint8_t *copy;
@@ -177,7 +184,8 @@ void gw_sio_on_binary(struct gw_session *s, const uint8_t *data, size_t len)
 
 /* ---- answers of the channels half (gw.h) ---- */
 
-void gw_session_connect_accept(struct gw_session *s)
+void
+gw_session_connect_accept(struct gw_session *s)
 {
     char out[64];
     int n;
@@ -198,7 +206,8 @@ void gw_session_connect_accept(struct gw_session *s)
              KV_S("transport", gw_session_transport(s)));
 }
 
-void gw_session_connect_reject(struct gw_session *s, const char *message)
+void
+gw_session_connect_reject(struct gw_session *s, const char *message)
 {
     size_t mlen, n;
     char *out;
@@ -222,12 +231,12 @@ void gw_session_connect_reject(struct gw_session *s, const char *message)
     memcpy(out + 13 + n, "}", 2);
     gw_session_send_eio(s, out, 13 + n + 1);
     free(out);
-    cm_debug("connect refused", KV_S("sid", s->app.sid),
-             KV_S("why", message));
+    cm_debug("connect refused", KV_S("sid", s->app.sid), KV_S("why", message));
 }
 
-int gw_session_send_ack(struct gw_session *s, int64_t ack_id,
-                        const char *json, size_t len)
+int
+gw_session_send_ack(struct gw_session *s, int64_t ack_id, const char *json,
+                    size_t len)
 {
     char hdr[SIO_MAX_HEADER];
     size_t hl;

@@ -36,7 +36,8 @@ gw_track_exec_done(struct cm_redis *r, redisReply *reply, void *arg)
     if (!ok)
         cm_warn("tracking write failed",
                 KV_S("error", reply && reply->type == REDIS_REPLY_ERROR
-                                  ? reply->str : "redis down"));
+                                  ? reply->str
+                                  : "redis down"));
     if (q->cb != NULL)
         q->cb(q->ctx, ok, q->arg);
     free(q);
@@ -97,8 +98,7 @@ gw_track_join(struct gw_ctx *ctx, const struct gw_member *m, gw_track_cb cb,
 
     gw_track_names(ctx, m, sock, keysocks, gwsocks);
     snprintf(kidch, sizeof kidch, "%s%c%s", m->kid, CM_SEP, m->room->channel);
-    snprintf(sidch, sizeof sidch, "%s%c%s", app->sid, CM_SEP,
-             m->room->channel);
+    snprintf(sidch, sizeof sidch, "%s%c%s", app->sid, CM_SEP, m->room->channel);
     snprintf(pidsid, sizeof pidsid, "%s%c%s", app->project, CM_SEP, app->sid);
     if (cm_redis_command(ctx->redis, NULL, NULL, "MULTI") != 0 ||
         gw_track_cmd(ctx, "SADD", sock, kidch) != 0 ||
@@ -120,8 +120,7 @@ gw_track_leave(struct gw_ctx *ctx, const struct gw_member *m)
         return;
     gw_track_names(ctx, m, sock, keysocks, gwsocks);
     snprintf(kidch, sizeof kidch, "%s%c%s", m->kid, CM_SEP, m->room->channel);
-    snprintf(sidch, sizeof sidch, "%s%c%s", app->sid, CM_SEP,
-             m->room->channel);
+    snprintf(sidch, sizeof sidch, "%s%c%s", app->sid, CM_SEP, m->room->channel);
     /* The socket stays in the gateway's set: it may hold other tracked
      * joins, and the disconnect (or the sweep) removes it. */
     if (cm_redis_command(ctx->redis, NULL, NULL, "MULTI") != 0 ||
@@ -146,7 +145,8 @@ gw_track_forget(struct gw_ctx *ctx, struct gw_session *s)
     snprintf(gwsocks, sizeof gwsocks, CM_K_GW_SOCKS, ctx->tag);
     snprintf(pidsid, sizeof pidsid, "%s%c%s", app->project, CM_SEP, app->sid);
     rc = cm_redis_command(ctx->redis, NULL, NULL, "MULTI");
-    LIST_FOREACH(m, &app->members, sock_link) {
+    LIST_FOREACH(m, &app->members, sock_link)
+    {
         if (rc != 0 || m->kid[0] == '\0')
             continue;
         snprintf(keysocks, sizeof keysocks, CM_K_KEYSOCKS, app->project,
@@ -241,11 +241,10 @@ gw_track_shutdown(struct gw_ctx *ctx)
         return;
     b->base = ctx->base;
     snprintf(gwsocks, sizeof gwsocks, CM_K_GW_SOCKS, ctx->tag);
-    if (cm_redis_command(ctx->redis, gw_track_bye_done, b,
-                         "EVAL %s 2 %s %s %s", gw_track_cleanup_lua, gwsocks,
-                         CM_K_GATEWAYS, ctx->tag) != 0) {
-        cm_warn("shutdown cleanup skipped: redis down",
-                KV_S("tag", ctx->tag));
+    if (cm_redis_command(ctx->redis, gw_track_bye_done, b, "EVAL %s 2 %s %s %s",
+                         gw_track_cleanup_lua, gwsocks, CM_K_GATEWAYS,
+                         ctx->tag) != 0) {
+        cm_warn("shutdown cleanup skipped: redis down", KV_S("tag", ctx->tag));
         free(b);
         return;
     }

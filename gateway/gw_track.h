@@ -20,8 +20,8 @@ typedef void (*gw_track_cb)(struct gw_ctx *ctx, int ok, void *arg);
  * socket set, in one MULTI. Returns 0 when sent (cb called exactly once),
  * -1 when Redis is down (cb not called).
  */
-int gw_track_join(struct gw_ctx *ctx, const struct gw_member *m,
-                  gw_track_cb cb, void *arg);
+int gw_track_join(struct gw_ctx *ctx, const struct gw_member *m, gw_track_cb cb,
+                  void *arg);
 
 /* Forget one private membership (remove, control removal). Fire and
  * forget: a failure is logged; the worker's sweeps are the backstop. */

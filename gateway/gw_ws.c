@@ -39,25 +39,25 @@ struct gw_ws {
     struct event ev;         /* read; write too while backlogged */
     struct evbuffer *out;    /* the backlog; empty while pend[] is used */
     struct gw_frame *pend[GW_WS_PEND_MAX]; /* sent at the next flush */
-    uint8_t *part;           /* an incomplete frame's bytes, or NULL */
+    uint8_t *part; /* an incomplete frame's bytes, or NULL */
     uint32_t part_len;
     uint32_t part_cap;
     struct ws_parser parser;
     TAILQ_ENTRY(gw_ws) dirty_link;
     evutil_socket_t fd;
-    uint16_t close_code;     /* a protocol error's code, sent at close */
+    uint16_t close_code; /* a protocol error's code, sent at close */
     uint8_t state;
     uint8_t dirty;
     uint8_t want_write;
-    uint8_t npend;           /* frames in pend[] */
-    uint8_t backlogged;      /* 0: out is empty (1 may be stale: then the
-                              * next write finds it empty) */
+    uint8_t npend;      /* frames in pend[] */
+    uint8_t backlogged; /* 0: out is empty (1 may be stale: then the
+                         * next write finds it empty) */
 };
 
 static void gw_ws_event_cb(evutil_socket_t fd, short what, void *arg);
 
-static void gw_ws_set_events(struct gw_ws *c, short flags,
-                             const struct timeval *tv)
+static void
+gw_ws_set_events(struct gw_ws *c, short flags, const struct timeval *tv)
 {
     event_del(&c->ev);
     event_assign(&c->ev, c->ctx->base, c->fd, flags | EV_PERSIST,
@@ -65,7 +65,8 @@ static void gw_ws_set_events(struct gw_ws *c, short flags,
     event_add(&c->ev, tv);
 }
 
-static void gw_ws_mark_dirty(struct gw_ws *c)
+static void
+gw_ws_mark_dirty(struct gw_ws *c)
 {
     struct gw_tp *tp = gw_tp(c->ctx);
 
@@ -76,7 +77,8 @@ static void gw_ws_mark_dirty(struct gw_ws *c)
     gw_tp_schedule_flush(tp);
 }
 
-void gw_ws_free(struct gw_ws *c)
+void
+gw_ws_free(struct gw_ws *c)
 {
     struct gw_tp *tp = gw_tp(c->ctx);
 
@@ -100,7 +102,8 @@ void gw_ws_free(struct gw_ws *c)
 }
 
 /* The transport is gone under the session (EOF, error): end it, free c. */
-static void gw_ws_lost(struct gw_ws *c)
+static void
+gw_ws_lost(struct gw_ws *c)
 {
     struct gw_session *s = c->sess;
 
@@ -113,7 +116,8 @@ static void gw_ws_lost(struct gw_ws *c)
 }
 
 /* RFC 6455 7.1.7: fail the connection with a close code. */
-static void gw_ws_fail(struct gw_ws *c, uint16_t code)
+static void
+gw_ws_fail(struct gw_ws *c, uint16_t code)
 {
     struct gw_session *s = c->sess;
 
@@ -126,7 +130,8 @@ static void gw_ws_fail(struct gw_ws *c, uint16_t code)
 
 /* ---- output ---- */
 
-size_t gw_ws_backlog(const struct gw_ws *c)
+size_t
+gw_ws_backlog(const struct gw_ws *c)
 {
     size_t n = c->backlogged ? evbuffer_get_length(c->out) : 0;
 
@@ -135,7 +140,8 @@ size_t gw_ws_backlog(const struct gw_ws *c)
     return n;
 }
 
-static void gw_ws_frame_cleanup(const void *data, size_t len, void *extra)
+static void
+gw_ws_frame_cleanup(const void *data, size_t len, void *extra)
 {
     (void)data;
     (void)len;
@@ -149,7 +155,8 @@ static void gw_ws_frame_cleanup(const void *data, size_t len, void *extra)
  * frames from that one on are dropped, so with skip > 0 or a frame dropped
  * before others the stream is broken and the caller must close.
  */
-static int gw_ws_spill(struct gw_ws *c, size_t skip)
+static int
+gw_ws_spill(struct gw_ws *c, size_t skip)
 {
     int rc = 0;
 
@@ -158,9 +165,9 @@ static int gw_ws_spill(struct gw_ws *c, size_t skip)
         struct gw_frame *f = c->pend[i];
 
         c->pend[i] = NULL;
-        if (rc == 0 && evbuffer_add_reference(c->out, f->data + skip,
-                                              f->len - skip,
-                                              gw_ws_frame_cleanup, f) == 0) {
+        if (rc == 0 &&
+            evbuffer_add_reference(c->out, f->data + skip, f->len - skip,
+                                   gw_ws_frame_cleanup, f) == 0) {
             skip = 0;
             continue;
         }
@@ -171,7 +178,8 @@ static int gw_ws_spill(struct gw_ws *c, size_t skip)
     return rc;
 }
 
-int gw_ws_send_frame(struct gw_ws *c, struct gw_frame *f)
+int
+gw_ws_send_frame(struct gw_ws *c, struct gw_frame *f)
 {
     if (c->state != GW_WS_OPEN)
         return -1;
@@ -197,7 +205,8 @@ int gw_ws_send_frame(struct gw_ws *c, struct gw_frame *f)
     return 0;
 }
 
-static int gw_ws_send(struct gw_ws *c, uint8_t op, const void *p, size_t len)
+static int
+gw_ws_send(struct gw_ws *c, uint8_t op, const void *p, size_t len)
 {
     uint8_t hdr[WS_MAX_HEADER];
     size_t hl = ws_frame_header(hdr, 1, op, len);
@@ -206,21 +215,23 @@ static int gw_ws_send(struct gw_ws *c, uint8_t op, const void *p, size_t len)
     if (c->npend > 0 && gw_ws_spill(c, 0) != 0)
         return -1;
     c->backlogged = 1;
-    if (evbuffer_add(c->out, hdr, hl) != 0
-        || (len > 0 && evbuffer_add(c->out, p, len) != 0))
+    if (evbuffer_add(c->out, hdr, hl) != 0 ||
+        (len > 0 && evbuffer_add(c->out, p, len) != 0))
         return -1;
     gw_ws_mark_dirty(c);
     return 0;
 }
 
-int gw_ws_send_text(struct gw_ws *c, const char *text, size_t len)
+int
+gw_ws_send_text(struct gw_ws *c, const char *text, size_t len)
 {
     if (c->state != GW_WS_OPEN)
         return -1;
     return gw_ws_send(c, WS_OP_TEXT, text, len);
 }
 
-void gw_ws_close(struct gw_ws *c, uint16_t code)
+void
+gw_ws_close(struct gw_ws *c, uint16_t code)
 {
     uint8_t payload[125];
     size_t n = 0;
@@ -249,11 +260,12 @@ void gw_ws_close(struct gw_ws *c, uint16_t code)
 
 /*
  * Send the pending frames (the evbuffer is empty) with one send() or
- * sendmsg() from their own buffers; unref what went out whole and queue the rest, a
- * partly sent frame's tail first, in the evbuffer. Returns -1 when c was
- * freed.
+ * sendmsg() from their own buffers; unref what went out whole and queue the
+ * rest, a partly sent frame's tail first, in the evbuffer. Returns -1 when c
+ * was freed.
  */
-static int gw_ws_write_direct(struct gw_ws *c)
+static int
+gw_ws_write_direct(struct gw_ws *c)
 {
     struct iovec iov[GW_WS_PEND_MAX];
     struct msghdr msg;
@@ -295,14 +307,15 @@ static int gw_ws_write_direct(struct gw_ws *c)
 }
 
 /* Write what is queued. Returns -1 when c was freed. */
-static int gw_ws_write(struct gw_ws *c)
+static int
+gw_ws_write(struct gw_ws *c)
 {
     if (c->npend > 0) {
         if (gw_ws_write_direct(c) < 0)
             return -1;
         /* a remainder means a full socket buffer: wait for EV_WRITE */
-    } else if (c->backlogged && evbuffer_write(c->out, c->fd) < 0
-               && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    } else if (c->backlogged && evbuffer_write(c->out, c->fd) < 0 &&
+               errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         gw_ws_lost(c);
         return -1;
     }
@@ -331,7 +344,8 @@ static int gw_ws_write(struct gw_ws *c)
     return 0;
 }
 
-void gw_ws_flush_all(struct gw_tp *tp)
+void
+gw_ws_flush_all(struct gw_tp *tp)
 {
     struct gw_ws *c;
 
@@ -346,7 +360,8 @@ void gw_ws_flush_all(struct gw_tp *tp)
 
 /* Total bytes of the frame starting at p (header + payload), or 0 when the
  * header itself is incomplete. */
-static uint64_t gw_ws_frame_total(const uint8_t *p, size_t len)
+static uint64_t
+gw_ws_frame_total(const uint8_t *p, size_t len)
 {
     uint64_t pl, hl;
 
@@ -371,7 +386,8 @@ static uint64_t gw_ws_frame_total(const uint8_t *p, size_t len)
 }
 
 /* Keep an incomplete frame's bytes. Returns -1 when it may not be kept. */
-static int gw_ws_keep(struct gw_ws *c, const uint8_t *p, size_t len, int own)
+static int
+gw_ws_keep(struct gw_ws *c, const uint8_t *p, size_t len, int own)
 {
     uint64_t total = gw_ws_frame_total(p, len);
     size_t cap = len;
@@ -396,7 +412,8 @@ static int gw_ws_keep(struct gw_ws *c, const uint8_t *p, size_t len, int own)
     return 0;
 }
 
-static void gw_ws_on_event(struct gw_ws *c, struct ws_event *ev)
+static void
+gw_ws_on_event(struct gw_ws *c, struct ws_event *ev)
 {
     switch (ev->type) {
     case WS_EV_MESSAGE:
@@ -421,7 +438,8 @@ static void gw_ws_on_event(struct gw_ws *c, struct ws_event *ev)
 }
 
 /* Parse buf[0..have) frame by frame; keep an incomplete tail. */
-static void gw_ws_parse(struct gw_ws *c, uint8_t *buf, size_t have, int own)
+static void
+gw_ws_parse(struct gw_ws *c, uint8_t *buf, size_t have, int own)
 {
     struct gw_tp *tp = gw_tp(c->ctx);
     size_t off = 0;
@@ -450,7 +468,8 @@ static void gw_ws_parse(struct gw_ws *c, uint8_t *buf, size_t have, int own)
     }
 }
 
-static void gw_ws_read(struct gw_ws *c)
+static void
+gw_ws_read(struct gw_ws *c)
 {
     struct gw_tp *tp = gw_tp(c->ctx);
     uint8_t *buf = tp->rdbuf;
@@ -471,8 +490,8 @@ static void gw_ws_read(struct gw_ws *c)
         c->part_len = c->part_cap = 0;
     }
     n = recv(c->fd, buf + have, cap - have, 0);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK
-                   && errno != EINTR)) {
+    if (n == 0 ||
+        (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         gw_ws_lost(c);
         return;
     }
@@ -489,7 +508,8 @@ static void gw_ws_read(struct gw_ws *c)
     gw_ws_parse(c, buf, have, own);
 }
 
-static void gw_ws_event_cb(evutil_socket_t fd, short what, void *arg)
+static void
+gw_ws_event_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_ws *c = arg;
 
@@ -507,7 +527,8 @@ static void gw_ws_event_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the opening handshake (RFC 6455 4.2) ---- */
 
-int gw_ws_check_request(struct cm_httpd_req *req)
+int
+gw_ws_check_request(struct cm_httpd_req *req)
 {
     const char *up = cm_httpd_header(req, "Upgrade");
     const char *conn = cm_httpd_header(req, "Connection");
@@ -519,10 +540,10 @@ int gw_ws_check_request(struct cm_httpd_req *req)
 
     /* RFC 6455 4.1: a GET of HTTP/1.1 or later with Upgrade: websocket and
      * Connection naming Upgrade. */
-    if (strcmp(cm_httpd_method(req), "GET") != 0
-        || cm_httpd_http_minor(req) < 1 || up == NULL
-        || strcasecmp(up, "websocket") != 0 || conn == NULL
-        || !http_header_has_token(&conn_span, "upgrade")) {
+    if (strcmp(cm_httpd_method(req), "GET") != 0 ||
+        cm_httpd_http_minor(req) < 1 || up == NULL ||
+        strcasecmp(up, "websocket") != 0 || conn == NULL ||
+        !http_header_has_token(&conn_span, "upgrade")) {
         gw_eio_error(req, 400, 3);
         return -1;
     }
@@ -538,8 +559,8 @@ int gw_ws_check_request(struct cm_httpd_req *req)
     return 0;
 }
 
-struct gw_ws *gw_ws_accept(struct gw_ctx *ctx, struct cm_httpd_req *req,
-                           struct gw_session *s)
+struct gw_ws *
+gw_ws_accept(struct gw_ctx *ctx, struct cm_httpd_req *req, struct gw_session *s)
 {
     const char *key = cm_httpd_header(req, "Sec-WebSocket-Key");
     struct evbuffer *left = NULL;
@@ -553,8 +574,8 @@ struct gw_ws *gw_ws_accept(struct gw_ctx *ctx, struct cm_httpd_req *req,
         gw_eio_error(req, 400, 3);
         return NULL;
     }
-    if ((c = calloc(1, sizeof(*c))) == NULL
-        || (c->out = evbuffer_new()) == NULL) {
+    if ((c = calloc(1, sizeof(*c))) == NULL ||
+        (c->out = evbuffer_new()) == NULL) {
         free(c);
         cm_httpd_error(req, 503, "out of memory");
         return NULL;
@@ -576,9 +597,11 @@ struct gw_ws *gw_ws_accept(struct gw_ctx *ctx, struct cm_httpd_req *req,
                  c);
     event_add(&c->ev, NULL);
     c->backlogged = 1;
-    evbuffer_add_printf(c->out, "HTTP/1.1 101 Switching Protocols\r\n"
+    evbuffer_add_printf(c->out,
+                        "HTTP/1.1 101 Switching Protocols\r\n"
                         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+                        "Sec-WebSocket-Accept: %s\r\n\r\n",
+                        accept);
     gw_ws_mark_dirty(c);
     nleft = left != NULL ? evbuffer_get_length(left) : 0;
     if (nleft > 0) {

@@ -4,7 +4,8 @@
  * per-loop read buffer (a small heap buffer only while a frame is
  * incomplete), output written once per loop pass (a direct sendmsg() of
  * pending shared frames while the socket has no backlog, else the output
- * evbuffer), and the strict proto/ws.h parser. It carries one Engine.IO session's packets.
+ * evbuffer), and the strict proto/ws.h parser. It carries one Engine.IO
+ * session's packets.
  */
 #ifndef SSE_GW_WS_H
 #define SSE_GW_WS_H

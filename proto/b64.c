@@ -28,8 +28,8 @@ b64_val(unsigned char c, int url)
 }
 
 static size_t
-b64_enc(const uint8_t *in, size_t len, char *out, size_t cap,
-        const char *alpha, int pad)
+b64_enc(const uint8_t *in, size_t len, char *out, size_t cap, const char *alpha,
+        int pad)
 {
     size_t n = (len / 3) * 4, i, o = 0;
 
@@ -38,7 +38,8 @@ b64_enc(const uint8_t *in, size_t len, char *out, size_t cap,
     if (out == NULL || cap < n + 1)
         return n;
     for (i = 0; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        uint32_t v =
+            (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
         out[o++] = alpha[v >> 18];
         out[o++] = alpha[(v >> 12) & 63];
         out[o++] = alpha[(v >> 6) & 63];

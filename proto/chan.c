@@ -16,8 +16,14 @@ chan_char_ok(unsigned char c)
         (c >= '0' && c <= '9'))
         return 1;
     switch (c) {
-    case '_': case '-': case '=': case '@':
-    case ',': case '.': case ';': case ':':
+    case '_':
+    case '-':
+    case '=':
+    case '@':
+    case ',':
+    case '.':
+    case ';':
+    case ':':
         return 1;
     default:
         return 0;

@@ -71,8 +71,8 @@ eio_open_encode(char *out, size_t cap, const char *sid, int upgrades_ws,
                 size_t max_payload)
 {
     /* sid needs no JSON escaping: sids are [A-Za-z0-9_-] by construction. */
-#define EIO_OPEN_FMT                                                          \
-    "0{\"sid\":\"%s\",\"upgrades\":[%s],\"pingInterval\":%u,"                \
+#define EIO_OPEN_FMT                                                           \
+    "0{\"sid\":\"%s\",\"upgrades\":[%s],\"pingInterval\":%u,"                  \
     "\"pingTimeout\":%u,\"maxPayload\":%zu}"
     const char *up = upgrades_ws ? "\"websocket\"" : "";
     int n = snprintf(NULL, 0, EIO_OPEN_FMT, sid, up, ping_interval_ms,
@@ -98,7 +98,7 @@ eio_query_set(struct proto_span *dst, const char *v, size_t vlen)
     return PROTO_OK;
 }
 
-#define EIO_KEY(k, klen, lit)                                                 \
+#define EIO_KEY(k, klen, lit)                                                  \
     ((klen) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
 
 int

@@ -25,8 +25,8 @@ enum eio_type {
 
 struct eio_packet {
     enum eio_type type;
-    int binary;        /* 1: data is binary (ws frame) or base64 (polling) */
-    const char *data;  /* after the type char; points into the input */
+    int binary;       /* 1: data is binary (ws frame) or base64 (polling) */
+    const char *data; /* after the type char; points into the input */
     size_t len;
 };
 
@@ -64,8 +64,8 @@ struct eio_query {
     struct proto_span eio;       /* "4" */
     struct proto_span transport; /* "polling" or "websocket" */
     struct proto_span sid;
-    struct proto_span api_key;   /* our ?apiKey= (still percent-encoded) */
-    int b64;                     /* b64=1: client wants base64 binary */
+    struct proto_span api_key; /* our ?apiKey= (still percent-encoded) */
+    int b64;                   /* b64=1: client wants base64 binary */
 };
 
 /* Parse a raw query string (without '?'). Unknown parameters are ignored

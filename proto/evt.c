@@ -59,8 +59,8 @@ evt_packet_encode(char *out, size_t cap, const char *channel,
 
 size_t
 evt_bus_encode(char *out, size_t cap, const char *event_id,
-               const char *origin_sid, const char *channel,
-               size_t channel_len, const char *payload, size_t payload_len)
+               const char *origin_sid, const char *channel, size_t channel_len,
+               const char *payload, size_t payload_len)
 {
     size_t idlen = strlen(event_id);
     size_t olen = strlen(origin_sid);
@@ -145,8 +145,8 @@ evt_escaped(char *p, const char *s)
 #define EVT_SYS_DATA ",\"data\":"
 
 size_t
-evt_system_object(char *out, size_t cap, const char *code,
-                  const char *message, const char *data_json)
+evt_system_object(char *out, size_t cap, const char *code, const char *message,
+                  const char *data_json)
 {
     size_t clen = evt_escaped(NULL, code);
     size_t mlen = evt_escaped(NULL, message);

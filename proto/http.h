@@ -16,10 +16,10 @@ struct http_header {
 
 struct http_request {
     struct proto_span method;
-    struct proto_span target; /* path with query, as sent */
-    struct proto_span path;   /* target before '?' */
-    struct proto_span query;  /* after '?', or p == NULL */
-    int minor_version;        /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
+    struct proto_span target;    /* path with query, as sent */
+    struct proto_span path;      /* target before '?' */
+    struct proto_span query;     /* after '?', or p == NULL */
+    int minor_version;           /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
     struct http_header *headers; /* caller's array */
     size_t nheaders;             /* in: capacity; out: count */
 };
@@ -81,8 +81,7 @@ int http_query_get(const char *query, size_t len, const char *name,
 
 /* Percent-decode (and '+' to space) into out with a NUL. Returns the decoded
  * length, PROTO_EINVAL for a bad escape, PROTO_ETOOBIG if out is small. */
-ssize_t http_percent_decode(const char *in, size_t len, char *out,
-                            size_t cap);
+ssize_t http_percent_decode(const char *in, size_t len, char *out, size_t cap);
 
 /* Standard reason phrase for a status code ("Not Found"); never NULL. */
 const char *http_reason(int status);

@@ -67,13 +67,26 @@ json_char(const char **sp, const char *end, unsigned *cp, int *raw)
     if (++s >= end)
         return -1;
     switch (*s) {
-    case '"': case '\\': case '/':
-        *cp = (unsigned char)*s; break;
-    case 'b': *cp = '\b'; break;
-    case 'f': *cp = '\f'; break;
-    case 'n': *cp = '\n'; break;
-    case 'r': *cp = '\r'; break;
-    case 't': *cp = '\t'; break;
+    case '"':
+    case '\\':
+    case '/':
+        *cp = (unsigned char)*s;
+        break;
+    case 'b':
+        *cp = '\b';
+        break;
+    case 'f':
+        *cp = '\f';
+        break;
+    case 'n':
+        *cp = '\n';
+        break;
+    case 'r':
+        *cp = '\r';
+        break;
+    case 't':
+        *cp = '\t';
+        break;
     case 'u':
         if (json_hex(s + 1, end, &u) < 0)
             return -1;
@@ -173,11 +186,16 @@ static const char *
 json_scan_scalar(const char *s, const char *end)
 {
     switch (*s) {
-    case '"': return json_scan_string(s, end);
-    case 't': return json_scan_literal(s, end, "true");
-    case 'f': return json_scan_literal(s, end, "false");
-    case 'n': return json_scan_literal(s, end, "null");
-    default: return json_scan_number(s, end);
+    case '"':
+        return json_scan_string(s, end);
+    case 't':
+        return json_scan_literal(s, end, "true");
+    case 'f':
+        return json_scan_literal(s, end, "false");
+    case 'n':
+        return json_scan_literal(s, end, "null");
+    default:
+        return json_scan_number(s, end);
     }
 }
 
@@ -204,7 +222,7 @@ value:
         if (obj)
             stack[depth / 8] |= (uint8_t)(1u << (depth % 8));
         else
-            stack[depth / 8] &= (uint8_t)~(1u << (depth % 8));
+            stack[depth / 8] &= (uint8_t) ~(1u << (depth % 8));
         depth++;
         s = json_skip_ws(s + 1, end);
         if (s < end && *s == (obj ? '}' : ']')) {
@@ -256,13 +274,20 @@ jscan_kind(const char *v, size_t len)
     if (s >= v + len)
         return JSCAN_INVALID;
     switch (*s) {
-    case '{': return JSCAN_OBJECT;
-    case '[': return JSCAN_ARRAY;
-    case '"': return JSCAN_STRING;
-    case 't': return JSCAN_TRUE;
-    case 'f': return JSCAN_FALSE;
-    case 'n': return JSCAN_NULL;
-    default: return (*s == '-' || JSON_DIGIT(*s)) ? JSCAN_NUMBER : JSCAN_INVALID;
+    case '{':
+        return JSCAN_OBJECT;
+    case '[':
+        return JSCAN_ARRAY;
+    case '"':
+        return JSCAN_STRING;
+    case 't':
+        return JSCAN_TRUE;
+    case 'f':
+        return JSCAN_FALSE;
+    case 'n':
+        return JSCAN_NULL;
+    default:
+        return (*s == '-' || JSON_DIGIT(*s)) ? JSCAN_NUMBER : JSCAN_INVALID;
     }
 }
 
@@ -306,8 +331,8 @@ json_skip_value(const char *s, const char *end)
     if (*s == '"')
         return json_skip_string(s, end);
     if (*s != '{' && *s != '[') {
-        while (s < end && !JSON_WS(*s) && *s != ',' && *s != '}' &&
-               *s != ']' && *s != ':')
+        while (s < end && !JSON_WS(*s) && *s != ',' && *s != '}' && *s != ']' &&
+               *s != ':')
             s++;
         return s;
     }
@@ -363,7 +388,7 @@ jscan_array_iter_next(struct jscan_array_iter *it, struct proto_span *item)
 
 int
 jscan_array_items(const char *arr, size_t len, struct proto_span *items,
-                 size_t max, size_t *n)
+                  size_t max, size_t *n)
 {
     struct jscan_array_iter it;
     struct proto_span item;
@@ -460,8 +485,7 @@ jscan_string_get(const char *v, size_t len, char *out, size_t cap)
 
 /* 1 if the member name at s (on its quote) unescapes to key. Sets *past. */
 static int
-json_name_eq(const char *s, const char *end, const char *key,
-             const char **past)
+json_name_eq(const char *s, const char *end, const char *key, const char **past)
 {
     size_t klen = strlen(key), n = 0;
     char tmp[4];
@@ -490,7 +514,7 @@ json_name_eq(const char *s, const char *end, const char *key,
 
 int
 jscan_object_get(const char *obj, size_t len, const char *key,
-                struct proto_span *val)
+                 struct proto_span *val)
 {
     struct proto_span t = jscan_trim(obj, len);
     const char *s, *end, *v;
@@ -551,13 +575,27 @@ jscan_escape(const char *s, size_t len, char *out, size_t cap)
         char e = 0;
 
         switch (c) {
-        case '"': e = '"'; break;
-        case '\\': e = '\\'; break;
-        case '\b': e = 'b'; break;
-        case '\f': e = 'f'; break;
-        case '\n': e = 'n'; break;
-        case '\r': e = 'r'; break;
-        case '\t': e = 't'; break;
+        case '"':
+            e = '"';
+            break;
+        case '\\':
+            e = '\\';
+            break;
+        case '\b':
+            e = 'b';
+            break;
+        case '\f':
+            e = 'f';
+            break;
+        case '\n':
+            e = 'n';
+            break;
+        case '\r':
+            e = 'r';
+            break;
+        case '\t':
+            e = 't';
+            break;
         }
         if (e) {
             out[o++] = '\\';

@@ -46,13 +46,13 @@ struct proto_span jscan_trim(const char *v, size_t len);
  * Returns PROTO_OK, PROTO_NOTFOUND, or PROTO_EINVAL if obj is no object.
  */
 int jscan_object_get(const char *obj, size_t len, const char *key,
-                    struct proto_span *val);
+                     struct proto_span *val);
 
 /* Spans of the items of a validated array; at most max (PROTO_ETOOBIG
  * past it); *n is the number stored. Returns PROTO_OK or PROTO_EINVAL
  * if arr is no array. */
 int jscan_array_items(const char *arr, size_t len, struct proto_span *items,
-                     size_t max, size_t *n);
+                      size_t max, size_t *n);
 
 /*
  * Walk the items of a validated array one at a time (no bound on their
@@ -67,7 +67,7 @@ struct jscan_array_iter {
 };
 
 int jscan_array_iter_init(struct jscan_array_iter *it, const char *arr,
-                         size_t len);
+                          size_t len);
 int jscan_array_iter_next(struct jscan_array_iter *it, struct proto_span *item);
 
 /*

@@ -22,14 +22,14 @@ enum sio_type {
 };
 
 #define SIO_MAX_ATTACHMENTS 64 /* a bound on attachments per packet */
-#define SIO_MAX_NSP 24        /* longest namespace sio_header_encode writes */
-#define SIO_MAX_HEADER 48     /* type, "64-", nsp ",", 19-digit ack id */
+#define SIO_MAX_NSP 24         /* longest namespace sio_header_encode writes */
+#define SIO_MAX_HEADER 48      /* type, "64-", nsp ",", 19-digit ack id */
 
 struct sio_packet {
     enum sio_type type;
-    unsigned attachments;  /* BINARY_*: announced binary attachments */
-    struct proto_span nsp; /* "/" when absent */
-    int64_t ack_id;        /* -1 when absent */
+    unsigned attachments;   /* BINARY_*: announced binary attachments */
+    struct proto_span nsp;  /* "/" when absent */
+    int64_t ack_id;         /* -1 when absent */
     struct proto_span data; /* JSON after the header; len 0 if none */
 };
 
@@ -41,7 +41,8 @@ struct sio_packet {
  * none). EVENT, ACK and their BINARY_ forms must carry data; an ack id is
  * accepted on those four only and is required on ACK/BINARY_ACK; BINARY_*
  * need "<n>-" with 1 <= n. max_depth bounds JSON nesting.
- * Returns PROTO_OK or PROTO_EINVAL (or PROTO_ETOOBIG for > SIO_MAX_ATTACHMENTS).
+ * Returns PROTO_OK or PROTO_EINVAL (or PROTO_ETOOBIG for >
+ * SIO_MAX_ATTACHMENTS).
  */
 int sio_packet_decode(const char *buf, size_t len, unsigned max_depth,
                       struct sio_packet *pkt);

@@ -22,7 +22,7 @@
 struct ws_hdr {
     int fin;
     uint8_t opcode;
-    size_t hlen;  /* header bytes including the mask key */
+    size_t hlen; /* header bytes including the mask key */
     uint64_t plen;
     const uint8_t *mask;
 };
@@ -59,8 +59,7 @@ ws_parser_reset(struct ws_parser *p)
  * hostile peer is refused before the caller buffers its payload.
  */
 static int
-ws_header(struct ws_parser *p, const uint8_t *buf, size_t len,
-          struct ws_hdr *h)
+ws_header(struct ws_parser *p, const uint8_t *buf, size_t len, struct ws_hdr *h)
 {
     uint8_t b0, b1, len7;
     int control;
@@ -78,8 +77,12 @@ ws_header(struct ws_parser *p, const uint8_t *buf, size_t len,
     if (b0 & 0x70)
         return (int)ws_fail(p, WS_CLOSE_PROTOCOL, PROTO_EINVAL);
     switch (h->opcode) {
-    case WS_OP_CONT: case WS_OP_TEXT: case WS_OP_BINARY:
-    case WS_OP_CLOSE: case WS_OP_PING: case WS_OP_PONG:
+    case WS_OP_CONT:
+    case WS_OP_TEXT:
+    case WS_OP_BINARY:
+    case WS_OP_CLOSE:
+    case WS_OP_PING:
+    case WS_OP_PONG:
         break;
     default: /* 5.2: reserved opcodes */
         return (int)ws_fail(p, WS_CLOSE_PROTOCOL, PROTO_EINVAL);
@@ -347,7 +350,8 @@ ws_accept_key(const char *key, size_t len, char out[29])
     memcpy(buf, key, 24);
     memcpy(buf + 24, WS_GUID, sizeof WS_GUID - 1);
     if (!EVP_Digest(buf, 24 + sizeof WS_GUID - 1, md, &mdlen, EVP_sha1(),
-                    NULL) || mdlen != 20)
+                    NULL) ||
+        mdlen != 20)
         return PROTO_EINVAL;
     b64_encode(md, 20, out, 29);
     return PROTO_OK;

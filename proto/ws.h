@@ -58,8 +58,8 @@ struct ws_parser {
     uint8_t *msg;       /* reassembly buffer (heap, owned) or NULL */
     size_t msg_len;
     size_t msg_cap;
-    uint32_t utf8_state; /* incremental UTF-8 check across text fragments */
-    uint8_t msg_opcode;  /* opcode of the open fragmented message, or 0 */
+    uint32_t utf8_state;  /* incremental UTF-8 check across text fragments */
+    uint8_t msg_opcode;   /* opcode of the open fragmented message, or 0 */
     uint16_t error_close; /* after an error: the close code to send */
 };
 

@@ -29,14 +29,14 @@ struct pub_rate;
 /* The service's own settings (SSE_PUBLISHER_* and SSE_HTTP_*). */
 struct pub_conf {
     char *addr;
-    long long max_body;        /* 0: SSE_MAX_PAYLOAD + PUB_BODY_SLACK */
+    long long max_body; /* 0: SSE_MAX_PAYLOAD + PUB_BODY_SLACK */
     long long max_head;
     long long max_conns;
     long long head_timeout_ms;
     long long idle_timeout_ms;
-    long long drain_ms;        /* SIGTERM: longest wait for open requests */
-    long long publish_rate;    /* per key, per second; 0 = unlimited */
-    long long rate_keys_max;   /* keys tracked by the rate limiter */
+    long long drain_ms;      /* SIGTERM: longest wait for open requests */
+    long long publish_rate;  /* per key, per second; 0 = unlimited */
+    long long rate_keys_max; /* keys tracked by the rate limiter */
 };
 
 /* Room for the JSON around a payload of SSE_MAX_PAYLOAD bytes. */
@@ -51,10 +51,10 @@ struct pub_ctx {
     struct cm_store store;
     struct cm_metrics *metrics;
     struct cm_httpd *httpd;
-    struct pub_rate *rate;          /* NULL when publish_rate is 0 */
+    struct pub_rate *rate; /* NULL when publish_rate is 0 */
     struct cm_histogram *publish_seconds;
     struct cm_counter *published;
-    struct cm_signals signals;  /* SIGTERM/SIGINT: drain */
+    struct cm_signals signals; /* SIGTERM/SIGINT: drain */
     struct event *drain_timer;
     double drain_deadline;
 };
@@ -74,13 +74,13 @@ typedef void (*pub_step)(struct pub_call *call);
 struct pub_call {
     struct pub_ctx *ctx;
     struct cm_httpd_req *req;
-    double t0;                      /* cm_now_mono() at arrival */
-    pub_step next;                  /* runs once the key is verified */
-    unsigned scope;                 /* the scope the route needs */
-    int ok_status;                  /* 200 or 201, for shared callbacks */
-    struct cm_apikey key;           /* the caller's key (API-key routes) */
-    struct cm_project project;      /* and its project */
-    struct proto_span body;         /* validated JSON object */
+    double t0;                 /* cm_now_mono() at arrival */
+    pub_step next;             /* runs once the key is verified */
+    unsigned scope;            /* the scope the route needs */
+    int ok_status;             /* 200 or 201, for shared callbacks */
+    struct cm_apikey key;      /* the caller's key (API-key routes) */
+    struct cm_project project; /* and its project */
+    struct proto_span body;    /* validated JSON object */
     char channel[CHAN_NAME_MAX + 1];
     char event_id[24];
 };
@@ -92,8 +92,7 @@ struct pub_call {
  * wrong bearer (constant-time). Returns a new call, or NULL when the
  * request was answered.
  */
-struct pub_call *pub_admin_guard(struct pub_ctx *ctx,
-                                 struct cm_httpd_req *req);
+struct pub_call *pub_admin_guard(struct pub_ctx *ctx, struct cm_httpd_req *req);
 
 /*
  * API-key routes: 401 without a key, then one store round trip; an

@@ -108,8 +108,7 @@ pub_admin_project_create(struct cm_httpd_req *req, void *arg)
         pub_field_string(call, "id", id, sizeof(id), 0) != 0)
         return;
     if (!chan_project_id_valid(id, strlen(id))) {
-        pub_reply_error(call, 400,
-                        "id must match [a-z0-9][a-z0-9_-]{0,63}");
+        pub_reply_error(call, 400, "id must match [a-z0-9][a-z0-9_-]{0,63}");
         return;
     }
     if (field_name(call, name) != 0)
@@ -165,15 +164,16 @@ field_scopes(struct pub_call *call)
     if (jscan_kind(v.p, v.len) != JSCAN_ARRAY ||
         jscan_array_items(v.p, v.len, items, PUB_SCOPES_MAX, &n) != PROTO_OK ||
         n == 0) {
-        pub_reply_error(call, 400, "scopes must be a non-empty array of "
-                                   "scope names");
+        pub_reply_error(call, 400,
+                        "scopes must be a non-empty array of "
+                        "scope names");
         return 0;
     }
     for (i = 0; i < n; i++) {
-        len = jscan_kind(items[i].p, items[i].len) == JSCAN_STRING
-                  ? jscan_string_get(items[i].p, items[i].len, name,
-                                    sizeof(name))
-                  : -1;
+        len =
+            jscan_kind(items[i].p, items[i].len) == JSCAN_STRING
+                ? jscan_string_get(items[i].p, items[i].len, name, sizeof(name))
+                : -1;
         bit = len > 0 ? cm_scope_parse(name, (size_t)len) : 0;
         if (bit == 0) {
             snprintf(msg, sizeof(msg), "scopes[%zu] is not a known scope", i);

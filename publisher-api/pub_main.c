@@ -19,7 +19,7 @@
 
 #define PUB_DRAIN_TICK_US 50000
 
-#define PUB_INT(env, field, def, min, max, help)                              \
+#define PUB_INT(env, field, def, min, max, help)                               \
     CM_CONF_INT_ITEM(pub_conf, env, field, def, min, max, help)
 
 static const struct cm_conf_item pub_conf_items[] = {
@@ -31,10 +31,10 @@ static const struct cm_conf_item pub_conf_items[] = {
             "largest request head in bytes"),
     PUB_INT("SSE_HTTP_MAX_CONNS", max_conns, "10000", 1, 1000000,
             "open connections before new ones get 503"),
-    PUB_INT("SSE_HTTP_HEAD_TIMEOUT_MS", head_timeout_ms, "10000", 100,
-            600000, "time to receive a whole request head"),
-    PUB_INT("SSE_HTTP_IDLE_TIMEOUT_MS", idle_timeout_ms, "60000", 100,
-            3600000, "keep-alive idle time"),
+    PUB_INT("SSE_HTTP_HEAD_TIMEOUT_MS", head_timeout_ms, "10000", 100, 600000,
+            "time to receive a whole request head"),
+    PUB_INT("SSE_HTTP_IDLE_TIMEOUT_MS", idle_timeout_ms, "60000", 100, 3600000,
+            "keep-alive idle time"),
     PUB_INT("SSE_DRAIN_MS", drain_ms, "8000", 0, 9500,
             "on SIGTERM, longest wait for open requests"),
     PUB_INT("SSE_PUBLISH_RATE", publish_rate, "0", 0, 1000000,
@@ -80,8 +80,8 @@ pub_drain(int sig, void *arg)
             KV_I("open_connections", cm_httpd_conn_count(ctx->httpd)));
     cm_httpd_stop_accepting(ctx->httpd);
     ctx->drain_deadline = cm_now_mono() + (double)ctx->conf.drain_ms / 1000;
-    ctx->drain_timer = event_new(ctx->base, -1, EV_PERSIST, pub_drain_tick,
-                                 ctx);
+    ctx->drain_timer =
+        event_new(ctx->base, -1, EV_PERSIST, pub_drain_tick, ctx);
     if (ctx->drain_timer == NULL || event_add(ctx->drain_timer, &tick) != 0)
         event_base_loopbreak(ctx->base);
 }
@@ -99,9 +99,9 @@ pub_start(struct pub_ctx *ctx)
     ctx->publish_seconds = cm_metrics_histogram(
         ctx->metrics, "sse_publish_seconds", NULL,
         "REST publish: request arrival to Redis reply", NULL, 0);
-    ctx->published = cm_metrics_counter(ctx->metrics,
-                                        "sse_events_published_total", NULL,
-                                        "events published over REST");
+    ctx->published =
+        cm_metrics_counter(ctx->metrics, "sse_events_published_total", NULL,
+                           "events published over REST");
     if (ctx->conf.publish_rate > 0 &&
         (ctx->rate = pub_rate_new((double)ctx->conf.publish_rate,
                                   (size_t)ctx->conf.rate_keys_max)) == NULL)
@@ -142,8 +142,9 @@ pub_connect(struct pub_ctx *ctx)
         return -1;
     if (cm_store_init(&ctx->store, ctx->redis, ctx->common.master_key,
                       ctx->common.master_key_previous) != 0) {
-        cm_error("bad configuration",
-                 KV_S("error", "SSE_MASTER_KEY(_PREVIOUS): not 64 hex characters"));
+        cm_error(
+            "bad configuration",
+            KV_S("error", "SSE_MASTER_KEY(_PREVIOUS): not 64 hex characters"));
         return -1;
     }
     return 0;

@@ -43,8 +43,7 @@ published(struct cm_redis *r, redisReply *reply, void *arg)
     cm_histogram_observe(ctx->publish_seconds, cm_now_mono() - call->t0);
     cm_counter_inc(ctx->published);
     cm_debug("event published", KV_S("event", call->event_id),
-             KV_S("project", call->project.id),
-             KV_S("channel", call->channel));
+             KV_S("project", call->project.id), KV_S("channel", call->channel));
     o = cJSON_CreateObject();
     if (o != NULL) {
         cJSON_AddStringToObject(o, "id", call->event_id);

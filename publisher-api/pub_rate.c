@@ -56,7 +56,8 @@ pub_rate_free(struct pub_rate *r)
 
     if (r == NULL)
         return;
-    RB_FOREACH_SAFE(b, pub_buckets, &r->tree, next) {
+    RB_FOREACH_SAFE(b, pub_buckets, &r->tree, next)
+    {
         RB_REMOVE(pub_buckets, &r->tree, b);
         free(b);
     }
@@ -77,7 +78,8 @@ pub_rate_prune(struct pub_rate *r, double now)
 {
     struct pub_bucket *b, *next;
 
-    RB_FOREACH_SAFE(b, pub_buckets, &r->tree, next) {
+    RB_FOREACH_SAFE(b, pub_buckets, &r->tree, next)
+    {
         pub_rate_refill(r, b, now);
         if (b->tokens >= r->burst) {
             RB_REMOVE(pub_buckets, &r->tree, b);

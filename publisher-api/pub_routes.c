@@ -128,7 +128,8 @@ pub_admin_guard(struct pub_ctx *ctx, struct cm_httpd_req *req)
     if (call == NULL)
         return NULL;
     if (want == NULL || *want == '\0') {
-        pub_reply_error(call, 403, "admin API disabled (SSE_ADMIN_TOKEN unset)");
+        pub_reply_error(call, 403,
+                        "admin API disabled (SSE_ADMIN_TOKEN unset)");
         return NULL;
     }
     if (got == NULL) {
@@ -202,8 +203,8 @@ pub_key_guard(struct pub_ctx *ctx, struct cm_httpd_req *req, unsigned scope,
     }
     call->scope = scope;
     call->next = next;
-    if (cm_store_key_verify(&ctx->store, key, (int64_t)time(NULL),
-                            key_verified, call) != 0)
+    if (cm_store_key_verify(&ctx->store, key, (int64_t)time(NULL), key_verified,
+                            call) != 0)
         pub_reply_unavailable(call);
 }
 
@@ -222,8 +223,8 @@ pub_body_object(struct pub_call *call)
         pub_reply_error(call, 413, msg);
         return -1;
     }
-    if (body == NULL || jscan_validate(body, len, JSCAN_DEFAULT_DEPTH) !=
-                            PROTO_OK) {
+    if (body == NULL ||
+        jscan_validate(body, len, JSCAN_DEFAULT_DEPTH) != PROTO_OK) {
         pub_reply_error(call, 400, "body is not JSON");
         return -1;
     }
@@ -235,8 +236,13 @@ pub_body_object(struct pub_call *call)
     return 0;
 }
 
-enum field_rc { FIELD_OK, FIELD_MISSING, FIELD_NOT_STRING, FIELD_TOO_LONG,
-                FIELD_NUL };
+enum field_rc {
+    FIELD_OK,
+    FIELD_MISSING,
+    FIELD_NOT_STRING,
+    FIELD_TOO_LONG,
+    FIELD_NUL
+};
 
 /* Member key of call->body, unescaped into out; answers nothing. */
 static enum field_rc
@@ -259,8 +265,8 @@ field_string(struct pub_call *call, const char *key, char *out, size_t cap)
 }
 
 int
-pub_field_string(struct pub_call *call, const char *key, char *out,
-                 size_t cap, int optional)
+pub_field_string(struct pub_call *call, const char *key, char *out, size_t cap,
+                 int optional)
 {
     static const char *const what[] = {
         [FIELD_MISSING] = "is required",
@@ -283,8 +289,8 @@ pub_field_string(struct pub_call *call, const char *key, char *out,
 int
 pub_field_channel(struct pub_call *call)
 {
-    enum field_rc rc = field_string(call, "channelName", call->channel,
-                                    sizeof(call->channel));
+    enum field_rc rc =
+        field_string(call, "channelName", call->channel, sizeof(call->channel));
 
     if (rc == FIELD_MISSING || rc == FIELD_NOT_STRING)
         return pub_field_string(call, "channelName", call->channel,

@@ -27,10 +27,9 @@ pub_sign_run(struct pub_call *call)
         pub_reply_error(call, 400, "channel is not private");
         return;
     }
-    if (cm_token_sign(call->project.secret, call->key.id,
-                      ctx->common.audience, call->channel, call->project.id,
-                      (int64_t)time(NULL), call->key.expires, &token,
-                      &exp) != CM_TOKEN_OK) {
+    if (cm_token_sign(call->project.secret, call->key.id, ctx->common.audience,
+                      call->channel, call->project.id, (int64_t)time(NULL),
+                      call->key.expires, &token, &exp) != CM_TOKEN_OK) {
         pub_reply_error(call, 500, "could not sign the token");
         return;
     }

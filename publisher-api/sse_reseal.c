@@ -95,8 +95,10 @@ reseal_all(redisContext *c, const struct cm_store *cur,
     char cursor[32] = "0";
 
     do {
-        redisReply *r = redisCommand(c, "SCAN %s MATCH sse:{p:*}:project "
-                                        "COUNT 500", cursor);
+        redisReply *r = redisCommand(c,
+                                     "SCAN %s MATCH sse:{p:*}:project "
+                                     "COUNT 500",
+                                     cursor);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             freeReplyObject(r);
             return -1;

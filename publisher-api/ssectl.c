@@ -17,8 +17,12 @@
 #define CTL_MAX_OPTS 4
 #define CTL_PATH_MAX 1024
 
-enum { CTL_EXIT_OK = 0, CTL_EXIT_SERVER = 1, CTL_EXIT_USAGE = 2,
-       CTL_EXIT_CONNECT = 3 };
+enum {
+    CTL_EXIT_OK = 0,
+    CTL_EXIT_SERVER = 1,
+    CTL_EXIT_USAGE = 2,
+    CTL_EXIT_CONNECT = 3
+};
 
 static const char ctl_usage[] =
     "usage: ssectl COMMAND [ARGS]\n"
@@ -35,7 +39,8 @@ static const char ctl_usage[] =
     "Environment: SSE_PUBLISHER_URL (" SSEPUB_DEFAULT_URL "), SSE_WORKER_URL\n"
     "(" CTL_DEFAULT_WORKER_URL "), SSE_ADMIN_TOKEN, SSE_API_KEY,\n"
     "SSE_INTERNAL_TOKEN; each overridden by its flag, anywhere on the line:\n"
-    "--publisher-url, --worker-url, --admin-token, --api-key, --internal-token\n"
+    "--publisher-url, --worker-url, --admin-token, --api-key, "
+    "--internal-token\n"
     "(--flag V or --flag=V). Prints the server's JSON; exit 0 on success, 1\n"
     "with the server's message on stderr, 2 on a usage error, 3 if\n"
     "unreachable.\n"
@@ -46,10 +51,8 @@ static const char ctl_usage[] =
 static const struct ctl_setting {
     const char *flag, *env;
 } ctl_settings[] = {
-    {"publisher-url", "SSE_PUBLISHER_URL"},
-    {"worker-url", "SSE_WORKER_URL"},
-    {"admin-token", "SSE_ADMIN_TOKEN"},
-    {"api-key", "SSE_API_KEY"},
+    {"publisher-url", "SSE_PUBLISHER_URL"},   {"worker-url", "SSE_WORKER_URL"},
+    {"admin-token", "SSE_ADMIN_TOKEN"},       {"api-key", "SSE_API_KEY"},
     {"internal-token", "SSE_INTERNAL_TOKEN"},
 };
 #define CTL_NSETTINGS (sizeof(ctl_settings) / sizeof(ctl_settings[0]))
@@ -242,8 +245,7 @@ ctl_call(const struct ctl_args *a, const char *url_env, const char *url_def,
         return CTL_EXIT_USAGE;
     }
     rc = ssepub_request(c, method, path, body,
-                        token != NULL && *token ? token : NULL, &status,
-                        &resp);
+                        token != NULL && *token ? token : NULL, &status, &resp);
     if (rc == SSEPUB_OK) {
         if (resp != NULL && resp[0] != '\0')
             printf("%s\n", resp);
@@ -261,12 +263,12 @@ ctl_call(const struct ctl_args *a, const char *url_env, const char *url_def,
 }
 
 /* Both expect the command's struct ctl_args *a in scope. */
-#define CTL_PUB(method, path, body, token)                                    \
-    ctl_call(a, "SSE_PUBLISHER_URL", SSEPUB_DEFAULT_URL, (token), (method),     \
+#define CTL_PUB(method, path, body, token)                                     \
+    ctl_call(a, "SSE_PUBLISHER_URL", SSEPUB_DEFAULT_URL, (token), (method),    \
              (path), (body))
-#define CTL_WORKER(method, path)                                              \
-    ctl_call(a, "SSE_WORKER_URL", CTL_DEFAULT_WORKER_URL, "SSE_INTERNAL_TOKEN", \
-             (method), (path), NULL)
+#define CTL_WORKER(method, path)                                               \
+    ctl_call(a, "SSE_WORKER_URL", CTL_DEFAULT_WORKER_URL,                      \
+             "SSE_INTERNAL_TOKEN", (method), (path), NULL)
 
 /* ---- commands: a->pos and a->vals filled per the command's table row ---- */
 
@@ -380,8 +382,7 @@ cmd_sign(struct ctl_args *a, struct ctl_str *path, struct ctl_str *body)
 }
 
 static int
-cmd_jobs_failed(struct ctl_args *a, struct ctl_str *path,
-                struct ctl_str *body)
+cmd_jobs_failed(struct ctl_args *a, struct ctl_str *path, struct ctl_str *body)
 {
     (void)a;
     (void)body;

@@ -17,7 +17,8 @@
 #include "tw_sweeper.h"
 #include "cm_queue.h"
 
-static int parse(const char *body)
+static int
+parse(const char *body)
 {
     struct tw_event ev;
     const char *msg = NULL;
@@ -35,30 +36,44 @@ static int parse(const char *body)
     return rc;
 }
 
-static void test_intake(void)
+static void
+test_intake(void)
 {
     struct tw_event ev;
     const char *msg;
     const char *ok = "{\"type\":\"ApiKeyExpired\",\"apiKeyRecordId\":"
                      "\"abcdefghij0123456789wxyz\",\"projectId\":\"p-1\"}";
     static const char *bad[] = {
-        "", "nope", "[]", "null", "\"x\"", "{}",
+        "",
+        "nope",
+        "[]",
+        "null",
+        "\"x\"",
+        "{}",
         "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\"}",
         "{\"type\":\"ApiKeyDeleted\",\"projectId\":\"p\"}",
         "{\"apiKeyRecordId\":\"k1\",\"projectId\":\"p\"}",
         "{\"type\":\"KeyGone\",\"apiKeyRecordId\":\"k1\",\"projectId\":\"p\"}",
-        "{\"type\":\"apikeydeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":\"p\"}",
+        "{\"type\":\"apikeydeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":"
+        "\"p\"}",
         "{\"type\":1,\"apiKeyRecordId\":\"k1\",\"projectId\":\"p\"}",
         "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":7,\"projectId\":\"p\"}",
-        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":[]}",
-        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"\",\"projectId\":\"p\"}",
-        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"a|b\",\"projectId\":\"p\"}",
-        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":\"Bad\"}",
-        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":\"\"}",
+        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":[]"
+        "}",
+        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"\",\"projectId\":"
+        "\"p\"}",
+        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"a|b\",\"projectId\":"
+        "\"p\"}",
+        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":"
+        "\"Bad\"}",
+        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":"
+        "\"\"}",
         "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":"
         "\"0123456789012345678901234567890123\",\"projectId\":\"p\"}",
-        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":\"p\"} x",
-        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":\"p\"",
+        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":"
+        "\"p\"} x",
+        "{\"type\":\"ApiKeyDeleted\",\"apiKeyRecordId\":\"k1\",\"projectId\":"
+        "\"p\"",
     };
 
     T_EQ_INT(tw_intake_parse(ok, strlen(ok), &ev, &msg), 0);
@@ -67,7 +82,8 @@ static void test_intake(void)
     T_EQ_STR(ev.project_id, "p-1");
     T_EQ_INT(parse(ok), 0);
     T_EQ_INT(parse("{\"projectId\":\"p\",\"type\":\"ApiKeyDeleted\","
-                   "\"apiKeyRecordId\":\"k1\",\"extra\":true}"), 0);
+                   "\"apiKeyRecordId\":\"k1\",\"extra\":true}"),
+             0);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc = parse(bad[i]);
         if (rc == 0)
@@ -87,8 +103,8 @@ struct collect {
     size_t max_len;
 };
 
-static int collect_emit(const char *tag, const char *msg, size_t len,
-                        void *arg)
+static int
+collect_emit(const char *tag, const char *msg, size_t len, void *arg)
 {
     struct collect *c = arg;
 
@@ -102,21 +118,21 @@ static int collect_emit(const char *tag, const char *msg, size_t len,
     return 0;
 }
 
-static void collect_free(struct collect *c)
+static void
+collect_free(struct collect *c)
 {
     for (size_t i = 0; i < c->n; i++)
         free(c->msgs[i]);
     memset(c, 0, sizeof(*c));
 }
 
-static void test_control_small(void)
+static void
+test_control_small(void)
 {
     /* Sorted, as the worker sorts them; one malformed member in between. */
     const char *m[] = {
-        "aaaaaaaa000000000001|private-a",
-        "aaaaaaaa000000000001|private-b",
-        "aaaaaaaa000000000002|private-a",
-        "aaaaaaaaBAD|private-a",
+        "aaaaaaaa000000000001|private-a", "aaaaaaaa000000000001|private-b",
+        "aaaaaaaa000000000002|private-a", "aaaaaaaaBAD|private-a",
         "bbbbbbbb000000000009|private-z",
     };
     struct collect c;
@@ -129,28 +145,32 @@ static void test_control_small(void)
     T_EQ_INT(n, 2);
     T_EQ_INT(c.n, 2);
     T_EQ_STR(c.tags[0], "aaaaaaaa");
-    T_EQ_STR(c.msgs[0],
-             "{\"op\":\"remove\",\"projectId\":\"p1\",\"reason\":"
-             "\"ApiKeyDeleted\",\"message\":\"API key deleted: removed from "
-             "private channels\",\"sockets\":[{\"sid\":\"aaaaaaaa000000000001\","
-             "\"channels\":[\"private-a\",\"private-b\"]},{\"sid\":"
-             "\"aaaaaaaa000000000002\",\"channels\":[\"private-a\"]}]}");
+    T_EQ_STR(
+        c.msgs[0],
+        "{\"op\":\"remove\",\"projectId\":\"p1\",\"reason\":"
+        "\"ApiKeyDeleted\",\"message\":\"API key deleted: removed from "
+        "private channels\",\"sockets\":[{\"sid\":\"aaaaaaaa000000000001\","
+        "\"channels\":[\"private-a\",\"private-b\"]},{\"sid\":"
+        "\"aaaaaaaa000000000002\",\"channels\":[\"private-a\"]}]}");
     T_EQ_STR(c.tags[1], "bbbbbbbb");
-    T_EQ_STR(c.msgs[1],
-             "{\"op\":\"remove\",\"projectId\":\"p1\",\"reason\":"
-             "\"ApiKeyDeleted\",\"message\":\"API key deleted: removed from "
-             "private channels\",\"sockets\":[{\"sid\":\"bbbbbbbb000000000009\","
-             "\"channels\":[\"private-z\"]}]}");
+    T_EQ_STR(
+        c.msgs[1],
+        "{\"op\":\"remove\",\"projectId\":\"p1\",\"reason\":"
+        "\"ApiKeyDeleted\",\"message\":\"API key deleted: removed from "
+        "private channels\",\"sockets\":[{\"sid\":\"bbbbbbbb000000000009\","
+        "\"channels\":[\"private-z\"]}]}");
     collect_free(&c);
     /* Nothing valid: nothing sent. */
     T_EQ_INT(tw_control_build("p1", "ApiKeyExpired", "x", m + 3, 1, 4096,
-                              collect_emit, &c), 0);
+                              collect_emit, &c),
+             0);
     T_EQ_INT(c.n, 0);
 }
 
 /* 3,000 sockets of one gateway under a 16 KiB bound: several messages,
  * each under the bound, each valid JSON, every socket exactly once. */
-static void test_control_split(void)
+static void
+test_control_split(void)
 {
     enum { N = 3000 };
     char **m = malloc(N * sizeof(*m));
@@ -182,8 +202,8 @@ static void test_control_split(void)
      * every channel still named once. */
     for (int i = 0; i < 2000; i++)
         snprintf(m[i], 64, "dddddddd000000000001|private-%05d", i);
-    n = tw_control_build("proj", "ApiKeyExpired", "t", (const char **)m,
-                         2000, 4096, collect_emit, &c);
+    n = tw_control_build("proj", "ApiKeyExpired", "t", (const char **)m, 2000,
+                         4096, collect_emit, &c);
     T_CHECK(n > 1 && n <= 64);
     seen = 0;
     for (size_t i = 0; i < c.n; i++) {
@@ -200,7 +220,8 @@ static void test_control_split(void)
     free(m);
 }
 
-static void test_members(void)
+static void
+test_members(void)
 {
     const char *ch = NULL;
     char pid[65], sid[21];
@@ -225,7 +246,8 @@ static void test_members(void)
     T_EQ_INT(tw_kid_valid("a b"), 0);
 }
 
-static void test_jobs_json(void)
+static void
+test_jobs_json(void)
 {
     struct cm_job j[2];
     char *s;
@@ -253,7 +275,8 @@ static void test_jobs_json(void)
     free(s);
 }
 
-int main(void)
+int
+main(void)
 {
     test_intake();
     test_control_small();

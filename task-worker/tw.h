@@ -42,19 +42,19 @@ struct tw_conf {
 
 /* Series looked up once at start (cm_metrics.h). */
 struct tw_metrics {
-    struct cm_counter *events_deleted;  /* sse_events_in_total{type=..} */
+    struct cm_counter *events_deleted; /* sse_events_in_total{type=..} */
     struct cm_counter *events_expired;
-    struct cm_counter *keys_swept;      /* sse_keys_expired_total */
-    struct cm_counter *jobs_completed;  /* sse_jobs_total{outcome=..} */
+    struct cm_counter *keys_swept;     /* sse_keys_expired_total */
+    struct cm_counter *jobs_completed; /* sse_jobs_total{outcome=..} */
     struct cm_counter *jobs_retried;
     struct cm_counter *jobs_failed;
-    struct cm_counter *memberships;     /* sse_memberships_revoked_total */
-    struct cm_counter *control_msgs;    /* sse_control_messages_total */
-    struct cm_counter *gateways_swept;  /* sse_gateways_swept_total */
-    struct cm_counter *redis_errors;    /* sse_errors_total{kind="redis"} */
-    struct cm_gauge *queue_depth;       /* sse_queue_depth */
-    struct cm_gauge *jobs_running;      /* sse_jobs_running */
-    struct cm_histogram *job_seconds;   /* sse_job_seconds */
+    struct cm_counter *memberships;    /* sse_memberships_revoked_total */
+    struct cm_counter *control_msgs;   /* sse_control_messages_total */
+    struct cm_counter *gateways_swept; /* sse_gateways_swept_total */
+    struct cm_counter *redis_errors;   /* sse_errors_total{kind="redis"} */
+    struct cm_gauge *queue_depth;      /* sse_queue_depth */
+    struct cm_gauge *jobs_running;     /* sse_jobs_running */
+    struct cm_histogram *job_seconds;  /* sse_job_seconds */
 };
 
 struct tw_ctx {
@@ -63,15 +63,15 @@ struct tw_ctx {
     struct cm_queue_policy policy; /* from conf: attempts, lease, backoff */
     struct cm_conf_common common;
     struct cm_redis_url url;
-    struct cm_redis *redis;   /* every command but the idle wait */
-    struct cm_redis *notify;  /* BLPOP sse:q:notify only: may sit 1 s */
+    struct cm_redis *redis;  /* every command but the idle wait */
+    struct cm_redis *notify; /* BLPOP sse:q:notify only: may sit 1 s */
     struct cm_store store;
     struct cm_metrics *metrics;
     struct tw_metrics m;
     struct cm_httpd *httpd;
     struct tw_consumer *consumer;
     struct tw_sweeper *sweeper;
-    struct cm_signals signals;   /* SIGTERM/SIGINT: drain */
+    struct cm_signals signals; /* SIGTERM/SIGINT: drain */
     struct event *ev_deadline;
     int stopping; /* SIGTERM seen: take no new work */
     int closing;  /* links being freed: issue no command from callbacks */

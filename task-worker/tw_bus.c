@@ -20,7 +20,8 @@ static const struct {
     [TW_EV_API_KEY_EXPIRED] = {"ApiKeyExpired", tw_saga_reject_api_key},
 };
 
-int tw_event_type_parse(const char *name)
+int
+tw_event_type_parse(const char *name)
 {
     for (int i = 0; i < TW_EV_NTYPES; i++)
         if (strcmp(tw_routes[i].name, name) == 0)
@@ -28,14 +29,16 @@ int tw_event_type_parse(const char *name)
     return -1;
 }
 
-const char *tw_event_type_name(enum tw_event_type type)
+const char *
+tw_event_type_name(enum tw_event_type type)
 {
     if ((unsigned)type >= TW_EV_NTYPES)
         return "unknown";
     return tw_routes[type].name;
 }
 
-int tw_kid_valid(const char *s)
+int
+tw_kid_valid(const char *s)
 {
     size_t n = strlen(s);
 
@@ -51,8 +54,9 @@ int tw_kid_valid(const char *s)
     return 1;
 }
 
-int tw_bus_dispatch(struct tw_ctx *ctx, const struct tw_event *ev,
-                    tw_job_cb cb, void *arg)
+int
+tw_bus_dispatch(struct tw_ctx *ctx, const struct tw_event *ev, tw_job_cb cb,
+                void *arg)
 {
     if ((unsigned)ev->type >= TW_EV_NTYPES || tw_routes[ev->type].saga == NULL)
         return -1;

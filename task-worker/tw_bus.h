@@ -28,8 +28,7 @@ struct tw_event {
 
 /* rc is a cm_store_rc; job_id is valid during the call only (NULL unless
  * rc is CM_STORE_OK); created = 0 when that job was already queued. */
-typedef void (*tw_job_cb)(int rc, const char *job_id, int created,
-                          void *arg);
+typedef void (*tw_job_cb)(int rc, const char *job_id, int created, void *arg);
 
 /* "ApiKeyDeleted" -> TW_EV_API_KEY_DELETED; -1 for an unknown name. */
 int tw_event_type_parse(const char *name);
@@ -44,7 +43,7 @@ int tw_kid_valid(const char *s);
  * called exactly once, from the loop), or -1 when Redis is down or the
  * type has no saga (cb not called). ev is copied as needed.
  */
-int tw_bus_dispatch(struct tw_ctx *ctx, const struct tw_event *ev,
-                    tw_job_cb cb, void *arg);
+int tw_bus_dispatch(struct tw_ctx *ctx, const struct tw_event *ev, tw_job_cb cb,
+                    void *arg);
 
 #endif

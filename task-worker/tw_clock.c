@@ -7,7 +7,8 @@
 
 #include "tw.h"
 
-int64_t tw_now_ms(void)
+int64_t
+tw_now_ms(void)
 {
     struct timeval tv;
 

@@ -8,9 +8,9 @@
 #include "cm_log.h"
 #include "cm_queue.h"
 
-int tw_command_reject_api_key(struct tw_ctx *ctx,
-                              const struct tw_reject_cmd *cmd, tw_job_cb cb,
-                              void *arg)
+int
+tw_command_reject_api_key(struct tw_ctx *ctx, const struct tw_reject_cmd *cmd,
+                          tw_job_cb cb, void *arg)
 {
     cm_debug("RejectApiKeyCommand", KV_S("reason", cmd->reason),
              KV_S("kid", cmd->kid), KV_S("project", cmd->project_id));

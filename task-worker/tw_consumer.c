@@ -23,17 +23,18 @@
 
 struct tw_consumer {
     struct tw_ctx *ctx;
-    int running;   /* jobs being run */
-    int taking;    /* a cm_queue_take in flight */
-    int waiting;   /* a BLPOP in flight on ctx->notify */
-    int stopped;   /* tw_consumer_stop called */
-    int drained;   /* tw_main_drained already called */
+    int running; /* jobs being run */
+    int taking;  /* a cm_queue_take in flight */
+    int waiting; /* a BLPOP in flight on ctx->notify */
+    int stopped; /* tw_consumer_stop called */
+    int drained; /* tw_main_drained already called */
     struct event *retry;
 };
 
 static void consumer_pump(struct tw_consumer *c);
 
-static void consumer_check_drained(struct tw_consumer *c)
+static void
+consumer_check_drained(struct tw_consumer *c)
 {
     if (c->stopped && c->running == 0 && !c->taking && !c->drained) {
         c->drained = 1;
@@ -41,7 +42,8 @@ static void consumer_check_drained(struct tw_consumer *c)
     }
 }
 
-static void consumer_retry_later(struct tw_consumer *c)
+static void
+consumer_retry_later(struct tw_consumer *c)
 {
     struct timeval tv = {0, TW_CONSUMER_RETRY_MS * 1000};
 
@@ -49,15 +51,16 @@ static void consumer_retry_later(struct tw_consumer *c)
         evtimer_add(c->retry, &tv);
 }
 
-static void consumer_retry_fire(evutil_socket_t fd, short what, void *arg)
+static void
+consumer_retry_fire(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     consumer_pump(arg);
 }
 
-static void consumer_job_done(struct tw_run *run, enum tw_outcome outcome,
-                              void *arg)
+static void
+consumer_job_done(struct tw_run *run, enum tw_outcome outcome, void *arg)
 {
     struct tw_consumer *c = arg;
 
@@ -71,7 +74,8 @@ static void consumer_job_done(struct tw_run *run, enum tw_outcome outcome,
     consumer_pump(c);
 }
 
-static void consumer_woken(struct cm_redis *r, redisReply *reply, void *arg)
+static void
+consumer_woken(struct cm_redis *r, redisReply *reply, void *arg)
 {
     struct tw_consumer *c = arg;
 
@@ -86,7 +90,8 @@ static void consumer_woken(struct cm_redis *r, redisReply *reply, void *arg)
 }
 
 /* Nothing waits: sleep on the notify list, on the link kept for that. */
-static void consumer_idle(struct tw_consumer *c)
+static void
+consumer_idle(struct tw_consumer *c)
 {
     if (c->waiting)
         return;
@@ -98,7 +103,8 @@ static void consumer_idle(struct tw_consumer *c)
     c->waiting = 1;
 }
 
-static void consumer_taken(int rc, const struct cm_job *job, void *arg)
+static void
+consumer_taken(int rc, const struct cm_job *job, void *arg)
 {
     struct tw_consumer *c = arg;
 
@@ -128,7 +134,8 @@ static void consumer_taken(int rc, const struct cm_job *job, void *arg)
     }
 }
 
-static void consumer_pump(struct tw_consumer *c)
+static void
+consumer_pump(struct tw_consumer *c)
 {
     struct tw_ctx *ctx = c->ctx;
 
@@ -143,7 +150,8 @@ static void consumer_pump(struct tw_consumer *c)
     c->taking = 1;
 }
 
-struct tw_consumer *tw_consumer_new(struct tw_ctx *ctx)
+struct tw_consumer *
+tw_consumer_new(struct tw_ctx *ctx)
 {
     struct tw_consumer *c = calloc(1, sizeof(*c));
 
@@ -159,19 +167,22 @@ struct tw_consumer *tw_consumer_new(struct tw_ctx *ctx)
     return c;
 }
 
-void tw_consumer_stop(struct tw_consumer *c)
+void
+tw_consumer_stop(struct tw_consumer *c)
 {
     c->stopped = 1;
     evtimer_del(c->retry);
     consumer_check_drained(c);
 }
 
-int tw_consumer_running(const struct tw_consumer *c)
+int
+tw_consumer_running(const struct tw_consumer *c)
 {
     return c->running;
 }
 
-void tw_consumer_free(struct tw_consumer *c)
+void
+tw_consumer_free(struct tw_consumer *c)
 {
     if (c == NULL)
         return;

@@ -13,7 +13,8 @@
 #include "chan.h"
 #include "cm_keys.h"
 
-int tw_member_valid(const char *m, const char **ch)
+int
+tw_member_valid(const char *m, const char **ch)
 {
     size_t len = strlen(m);
 
@@ -30,7 +31,8 @@ int tw_member_valid(const char *m, const char **ch)
     return 1;
 }
 
-const char *tw_control_text(const char *reason)
+const char *
+tw_control_text(const char *reason)
 {
     if (strcmp(reason, "ApiKeyExpired") == 0)
         return "API key expired: removed from private channels";
@@ -42,7 +44,8 @@ struct ctl_buf {
     size_t len, cap;
 };
 
-static int buf_add(struct ctl_buf *b, const char *s, size_t n)
+static int
+buf_add(struct ctl_buf *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
@@ -65,9 +68,9 @@ static int buf_add(struct ctl_buf *b, const char *s, size_t n)
 /* The state of one build: the open message and the open socket entry. */
 struct ctl_build {
     struct ctl_buf msg, ent;
-    size_t head_len;   /* bytes of the message prefix up to "sockets":[ */
-    size_t nsock;      /* socket entries in msg */
-    size_t nch;        /* channels in ent */
+    size_t head_len; /* bytes of the message prefix up to "sockets":[ */
+    size_t nsock;    /* socket entries in msg */
+    size_t nch;      /* channels in ent */
     size_t max;
     char tag[CM_GW_TAG_LEN + 1];
     char sid[CM_SID_LEN + 1];
@@ -76,7 +79,8 @@ struct ctl_build {
     long emitted;
 };
 
-static int ctl_flush(struct ctl_build *b)
+static int
+ctl_flush(struct ctl_build *b)
 {
     if (b->nsock == 0)
         return 0;
@@ -91,7 +95,8 @@ static int ctl_flush(struct ctl_build *b)
 }
 
 /* Close the open socket entry and move it into the message. */
-static int ctl_end_socket(struct ctl_build *b)
+static int
+ctl_end_socket(struct ctl_build *b)
 {
     if (b->nch == 0)
         return 0;
@@ -109,7 +114,8 @@ static int ctl_end_socket(struct ctl_build *b)
     return 0;
 }
 
-static int ctl_add_channel(struct ctl_build *b, const char *ch)
+static int
+ctl_add_channel(struct ctl_build *b, const char *ch)
 {
     size_t n = strlen(ch);
 
@@ -135,7 +141,8 @@ static int ctl_add_channel(struct ctl_build *b, const char *ch)
     return 0;
 }
 
-static int ctl_member(struct ctl_build *b, const char *m)
+static int
+ctl_member(struct ctl_build *b, const char *m)
 {
     const char *ch;
 
@@ -154,10 +161,10 @@ static int ctl_member(struct ctl_build *b, const char *m)
     return ctl_add_channel(b, ch);
 }
 
-long tw_control_build(const char *pid, const char *reason,
-                      const char *message, const char *const *members,
-                      size_t n, size_t max_bytes, tw_control_emit emit,
-                      void *arg)
+long
+tw_control_build(const char *pid, const char *reason, const char *message,
+                 const char *const *members, size_t n, size_t max_bytes,
+                 tw_control_emit emit, void *arg)
 {
     struct ctl_build b;
     long rc = -1;

@@ -33,10 +33,9 @@ typedef int (*tw_control_emit)(const char *tag, const char *msg, size_t len,
  * Returns the number of messages emitted, or -1 (allocation failure or
  * emit returned -1).
  */
-long tw_control_build(const char *pid, const char *reason,
-                      const char *message, const char *const *members,
-                      size_t n, size_t max_bytes, tw_control_emit emit,
-                      void *arg);
+long tw_control_build(const char *pid, const char *reason, const char *message,
+                      const char *const *members, size_t n, size_t max_bytes,
+                      tw_control_emit emit, void *arg);
 
 /* The human text for a reason: "API key deleted: ..." or expired. */
 const char *tw_control_text(const char *reason);

@@ -20,7 +20,8 @@
 #include "cm_metrics.h"
 #include "cm_queue.h"
 
-int tw_intake_authorize(struct tw_ctx *ctx, struct cm_httpd_req *req)
+int
+tw_intake_authorize(struct tw_ctx *ctx, struct cm_httpd_req *req)
 {
     const char *want = ctx->common.internal_token;
     const char *got;
@@ -39,8 +40,8 @@ int tw_intake_authorize(struct tw_ctx *ctx, struct cm_httpd_req *req)
 }
 
 /* A string member of obj that fits cap - 1 bytes, copied to out. */
-static int intake_string(const cJSON *obj, const char *name, char *out,
-                         size_t cap)
+static int
+intake_string(const cJSON *obj, const char *name, char *out, size_t cap)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
@@ -52,8 +53,9 @@ static int intake_string(const cJSON *obj, const char *name, char *out,
     return 0;
 }
 
-int tw_intake_parse(const char *body, size_t len, struct tw_event *ev,
-                    const char **msg)
+int
+tw_intake_parse(const char *body, size_t len, struct tw_event *ev,
+                const char **msg)
 {
     char type[32];
     const char *end = NULL;
@@ -104,7 +106,8 @@ struct intake_call {
     struct tw_event ev;
 };
 
-static void intake_queued(int rc, const char *job_id, int created, void *arg)
+static void
+intake_queued(int rc, const char *job_id, int created, void *arg)
 {
     struct intake_call *call = arg;
     char out[CM_JOB_ID_MAX + 16];
@@ -119,10 +122,10 @@ static void intake_queued(int rc, const char *job_id, int created, void *arg)
         free(call);
         return;
     }
-    cm_info("intake: event queued", KV_S("type",
-            tw_event_type_name(call->ev.type)), KV_S("kid", call->ev.kid),
-            KV_S("project", call->ev.project_id), KV_S("job", job_id),
-            KV_I("created", created));
+    cm_info("intake: event queued",
+            KV_S("type", tw_event_type_name(call->ev.type)),
+            KV_S("kid", call->ev.kid), KV_S("project", call->ev.project_id),
+            KV_S("job", job_id), KV_I("created", created));
     /* Job ids are [a-z0-9-]: no JSON escaping needed, but bound them. */
     if ((size_t)snprintf(out, sizeof(out), "{\"jobId\":\"%s\"}", job_id) >=
         sizeof(out))
@@ -132,7 +135,8 @@ static void intake_queued(int rc, const char *job_id, int created, void *arg)
     free(call);
 }
 
-void tw_intake_handle(struct cm_httpd_req *req, void *arg)
+void
+tw_intake_handle(struct cm_httpd_req *req, void *arg)
 {
     struct tw_ctx *ctx = arg;
     struct intake_call *call;
@@ -152,7 +156,7 @@ void tw_intake_handle(struct cm_httpd_req *req, void *arg)
         return;
     }
     cm_counter_inc(ev.type == TW_EV_API_KEY_DELETED ? ctx->m.events_deleted
-                                                     : ctx->m.events_expired);
+                                                    : ctx->m.events_expired);
     call = malloc(sizeof(*call));
     if (call == NULL) {
         cm_httpd_error(req, 503, "out of memory");
@@ -161,8 +165,8 @@ void tw_intake_handle(struct cm_httpd_req *req, void *arg)
     call->ctx = ctx;
     call->req = req;
     call->ev = ev;
-    if (ctx->stopping || tw_bus_dispatch(ctx, &call->ev, intake_queued,
-                                         call) != 0) {
+    if (ctx->stopping ||
+        tw_bus_dispatch(ctx, &call->ev, intake_queued, call) != 0) {
         free(call);
         cm_httpd_error(req, 503, "queue unavailable");
     }

@@ -16,7 +16,8 @@
 #include "cm_log.h"
 #include "cm_queue.h"
 
-static cJSON *jobs_one(const struct cm_job *j)
+static cJSON *
+jobs_one(const struct cm_job *j)
 {
     cJSON *o = cJSON_CreateObject();
 
@@ -40,7 +41,8 @@ static cJSON *jobs_one(const struct cm_job *j)
     return o;
 }
 
-char *tw_jobs_json(const struct cm_job *jobs, size_t n)
+char *
+tw_jobs_json(const struct cm_job *jobs, size_t n)
 {
     cJSON *arr = cJSON_CreateArray();
     char *text;
@@ -60,8 +62,8 @@ char *tw_jobs_json(const struct cm_job *jobs, size_t n)
     return text;
 }
 
-static void jobs_listed(int rc, const struct cm_job *jobs, size_t n,
-                        void *arg)
+static void
+jobs_listed(int rc, const struct cm_job *jobs, size_t n, void *arg)
 {
     struct cm_httpd_req *req = arg;
     char *text;
@@ -79,7 +81,8 @@ static void jobs_listed(int rc, const struct cm_job *jobs, size_t n,
     free(text);
 }
 
-void tw_jobs_failed_handle(struct cm_httpd_req *req, void *arg)
+void
+tw_jobs_failed_handle(struct cm_httpd_req *req, void *arg)
 {
     struct tw_ctx *ctx = arg;
 
@@ -95,7 +98,8 @@ struct retry_call {
     char id[CM_JOB_ID_MAX + 1];
 };
 
-static void jobs_retried(int rc, void *arg)
+static void
+jobs_retried(int rc, void *arg)
 {
     struct retry_call *call = arg;
     char out[CM_JOB_ID_MAX + 16];
@@ -114,7 +118,8 @@ static void jobs_retried(int rc, void *arg)
 
 /* Job ids are built by cm_queue from [a-z0-9-]; anything else cannot be
  * one, and must not reach a key name or the JSON answer unescaped. */
-static int jobs_id_valid(const char *id)
+static int
+jobs_id_valid(const char *id)
 {
     size_t n = strlen(id);
 
@@ -129,7 +134,8 @@ static int jobs_id_valid(const char *id)
     return 1;
 }
 
-void tw_jobs_retry_handle(struct cm_httpd_req *req, void *arg)
+void
+tw_jobs_retry_handle(struct cm_httpd_req *req, void *arg)
 {
     struct tw_ctx *ctx = arg;
     const char *id = cm_httpd_param(req, 0);
@@ -148,8 +154,8 @@ void tw_jobs_retry_handle(struct cm_httpd_req *req, void *arg)
     }
     call->req = req;
     memcpy(call->id, id, strlen(id) + 1);
-    if (cm_queue_retry(ctx->redis, call->id, tw_now_ms(), jobs_retried,
-                       call) != 0) {
+    if (cm_queue_retry(ctx->redis, call->id, tw_now_ms(), jobs_retried, call) !=
+        0) {
         free(call);
         cm_httpd_error(req, 503, "queue unavailable");
     }

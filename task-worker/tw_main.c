@@ -26,7 +26,7 @@
  * lease: the contract wants an exit within 10 s. */
 #define TW_DRAIN_MS 8000
 
-#define TW_I(env, field, def, min, max, help)                              \
+#define TW_I(env, field, def, min, max, help)                                  \
     CM_CONF_INT_ITEM(tw_conf, env, field, def, min, max, help)
 
 static const struct cm_conf_item tw_conf_items[] = {
@@ -69,20 +69,23 @@ static const struct cm_httpd_route tw_routes[] = {
      "/v1/tasks/jobs/{}/retry", 0},
 };
 
-static int tw_ready(void *arg)
+static int
+tw_ready(void *arg)
 {
     struct tw_ctx *ctx = arg;
 
     return cm_redis_up(ctx->redis);
 }
 
-void tw_main_drained(struct tw_ctx *ctx)
+void
+tw_main_drained(struct tw_ctx *ctx)
 {
     cm_info("drained: exiting");
     event_base_loopexit(ctx->base, NULL);
 }
 
-static void tw_on_deadline(evutil_socket_t fd, short what, void *arg)
+static void
+tw_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct tw_ctx *ctx = arg;
 
@@ -93,7 +96,8 @@ static void tw_on_deadline(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(ctx->base, NULL);
 }
 
-static void tw_drain(int sig, void *arg)
+static void
+tw_drain(int sig, void *arg)
 {
     struct tw_ctx *ctx = arg;
     struct timeval tv = {TW_DRAIN_MS / 1000, (TW_DRAIN_MS % 1000) * 1000};
@@ -109,14 +113,15 @@ static void tw_drain(int sig, void *arg)
     tw_consumer_stop(ctx->consumer);
 }
 
-static int tw_metrics_init(struct tw_ctx *ctx)
+static int
+tw_metrics_init(struct tw_ctx *ctx)
 {
     struct cm_metrics *m = ctx->metrics;
     struct tw_metrics *t = &ctx->m;
     static const char ev_help[] = "revocation events taken in";
     static const char job_help[] = "job attempts by outcome";
     static const double bounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.25,
-                                    0.5, 1, 2.5, 5, 10, 30};
+                                    0.5,   1,     2.5,  5,    10,  30};
 
     t->events_deleted = cm_metrics_counter(m, "sse_events_in_total",
                                            "type=\"ApiKeyDeleted\"", ev_help);
@@ -128,14 +133,14 @@ static int tw_metrics_init(struct tw_ctx *ctx)
                                            "outcome=\"completed\"", job_help);
     t->jobs_retried = cm_metrics_counter(m, "sse_jobs_total",
                                          "outcome=\"retried\"", job_help);
-    t->jobs_failed = cm_metrics_counter(m, "sse_jobs_total",
-                                        "outcome=\"failed\"", job_help);
+    t->jobs_failed =
+        cm_metrics_counter(m, "sse_jobs_total", "outcome=\"failed\"", job_help);
     t->memberships = cm_metrics_counter(m, "sse_memberships_revoked_total",
                                         NULL, "channel memberships revoked");
-    t->control_msgs = cm_metrics_counter(m, "sse_control_messages_total",
-                                         NULL, "control messages to gateways");
-    t->gateways_swept = cm_metrics_counter(m, "sse_gateways_swept_total",
-                                           NULL, "dead gateways cleaned up");
+    t->control_msgs = cm_metrics_counter(m, "sse_control_messages_total", NULL,
+                                         "control messages to gateways");
+    t->gateways_swept = cm_metrics_counter(m, "sse_gateways_swept_total", NULL,
+                                           "dead gateways cleaned up");
     t->redis_errors = cm_metrics_counter(m, "sse_errors_total",
                                          "kind=\"redis\"", "errors by kind");
     t->queue_depth = cm_metrics_gauge(m, "sse_queue_depth", NULL,
@@ -143,19 +148,20 @@ static int tw_metrics_init(struct tw_ctx *ctx)
     t->jobs_running = cm_metrics_gauge(m, "sse_jobs_running", NULL,
                                        "jobs running in this worker");
     t->job_seconds = cm_metrics_histogram(m, "sse_job_seconds", NULL,
-                                          "duration of one job attempt",
-                                          bounds, sizeof(bounds) /
-                                                      sizeof(bounds[0]));
+                                          "duration of one job attempt", bounds,
+                                          sizeof(bounds) / sizeof(bounds[0]));
     return (t->events_deleted && t->events_expired && t->keys_swept &&
             t->jobs_completed && t->jobs_retried && t->jobs_failed &&
             t->memberships && t->control_msgs && t->gateways_swept &&
             t->redis_errors && t->queue_depth && t->jobs_running &&
-            t->job_seconds) ? 0 : -1;
+            t->job_seconds)
+               ? 0
+               : -1;
 }
 
-
 /* Links, routes and timers; on failure, err says why. */
-static int tw_start(struct tw_ctx *ctx, char *err, size_t errlen)
+static int
+tw_start(struct tw_ctx *ctx, char *err, size_t errlen)
 {
     struct cm_httpd_conf hc = {
         .addr = ctx->conf.addr,
@@ -184,7 +190,8 @@ static int tw_start(struct tw_ctx *ctx, char *err, size_t errlen)
     }
     if (cm_store_init(&ctx->store, ctx->redis, ctx->common.master_key,
                       ctx->common.master_key_previous)) {
-        snprintf(err, errlen, "SSE_MASTER_KEY(_PREVIOUS): must be 64 hex characters");
+        snprintf(err, errlen,
+                 "SSE_MASTER_KEY(_PREVIOUS): must be 64 hex characters");
         return -1;
     }
     ctx->httpd = cm_httpd_new(ctx->base, &hc, tw_routes,
@@ -207,7 +214,8 @@ static int tw_start(struct tw_ctx *ctx, char *err, size_t errlen)
 
 /* Free in dependency order: the Redis links first, so their pending
  * callbacks (answered with NULL) still find requests and runs alive. */
-static void tw_stop(struct tw_ctx *ctx)
+static void
+tw_stop(struct tw_ctx *ctx)
 {
     ctx->closing = 1;
     if (ctx->redis != NULL)
@@ -226,7 +234,8 @@ static void tw_stop(struct tw_ctx *ctx)
         cm_metrics_free(ctx->metrics);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     struct tw_ctx ctx;
     char err[256] = "";

@@ -27,16 +27,17 @@ struct tw_run {
     struct event *lease_timer;
     tw_run_done_cb done;
     void *done_arg;
-    int pending;                 /* pipeline replies still to come */
-    char err[CM_JOB_ERR_MAX];    /* first error of the attempt */
-    char **members;              /* sorted copies of the SMEMBERS reply */
+    int pending;              /* pipeline replies still to come */
+    char err[CM_JOB_ERR_MAX]; /* first error of the attempt */
+    char **members;           /* sorted copies of the SMEMBERS reply */
     size_t n;
-    size_t valid;                /* well-formed memberships */
+    size_t valid; /* well-formed memberships */
 };
 
 static void run_step_members(struct tw_run *run);
 
-static void run_free(struct tw_run *run)
+static void
+run_free(struct tw_run *run)
 {
     if (run->lease_timer != NULL)
         event_free(run->lease_timer);
@@ -44,7 +45,8 @@ static void run_free(struct tw_run *run)
     free(run);
 }
 
-static void run_finish(struct tw_run *run, enum tw_outcome outcome)
+static void
+run_finish(struct tw_run *run, enum tw_outcome outcome)
 {
     struct tw_ctx *ctx = run->ctx;
     static const char *names[] = {"completed", "retried", "failed",
@@ -67,15 +69,17 @@ static void run_finish(struct tw_run *run, enum tw_outcome outcome)
     run_free(run);
 }
 
-static void run_completed(int rc, void *arg)
+static void
+run_completed(int rc, void *arg)
 {
     struct tw_run *run = arg;
 
-    run_finish(run, rc == CM_STORE_OK ? TW_OUTCOME_COMPLETED
-                                      : TW_OUTCOME_ABANDONED);
+    run_finish(run,
+               rc == CM_STORE_OK ? TW_OUTCOME_COMPLETED : TW_OUTCOME_ABANDONED);
 }
 
-static void run_failed(int rc, void *arg)
+static void
+run_failed(int rc, void *arg)
 {
     struct tw_run *run = arg;
 
@@ -88,7 +92,8 @@ static void run_failed(int rc, void *arg)
 }
 
 /* The attempt is over: report it to the queue (unless shutting down). */
-static void run_end(struct tw_run *run)
+static void
+run_end(struct tw_run *run)
 {
     struct tw_ctx *ctx = run->ctx;
     int rc;
@@ -107,8 +112,8 @@ static void run_end(struct tw_run *run)
         run_finish(run, TW_OUTCOME_ABANDONED);
 }
 
-static void run_set_error(struct tw_run *run, const char *what,
-                          const char *detail)
+static void
+run_set_error(struct tw_run *run, const char *what, const char *detail)
 {
     if (run->err[0] != '\0')
         return;
@@ -117,7 +122,8 @@ static void run_set_error(struct tw_run *run, const char *what,
              detail ? detail : "Redis link down");
 }
 
-static void run_extend_done(int rc, void *arg)
+static void
+run_extend_done(int rc, void *arg)
 {
     if (rc != CM_STORE_OK)
         cm_warn("lease extension refused", KV_S("rc", cm_store_strerror(rc)));
@@ -125,7 +131,8 @@ static void run_extend_done(int rc, void *arg)
 }
 
 /* Long runs keep their lease, so no other worker starts the same job. */
-static void run_lease_tick(evutil_socket_t fd, short what, void *arg)
+static void
+run_lease_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct tw_run *run = arg;
     struct tw_ctx *ctx = run->ctx;
@@ -135,11 +142,11 @@ static void run_lease_tick(evutil_socket_t fd, short what, void *arg)
     if (ctx->closing)
         return;
     cm_queue_extend(ctx->redis, run->job.id,
-                    tw_now_ms() + ctx->conf.job_lease_ms, run_extend_done,
-                    ctx);
+                    tw_now_ms() + ctx->conf.job_lease_ms, run_extend_done, ctx);
 }
 
-static void run_key_revoked(int rc, void *arg)
+static void
+run_key_revoked(int rc, void *arg)
 {
     struct tw_run *run = arg;
 
@@ -155,9 +162,9 @@ static void run_key_revoked(int rc, void *arg)
     run_step_members(run);
 }
 
-static void run_key_got(int rc, const struct cm_apikey *k,
-                        const struct cm_project *project,
-                        const char *plaintext, void *arg)
+static void
+run_key_got(int rc, const struct cm_apikey *k, const struct cm_project *project,
+            const char *plaintext, void *arg)
 {
     struct tw_run *run = arg;
     struct tw_ctx *ctx = run->ctx;
@@ -178,23 +185,22 @@ static void run_key_got(int rc, const struct cm_apikey *k,
         run_step_members(run);
         return;
     }
-    if (rc != CM_STORE_OK && rc != CM_STORE_REVOKED &&
-        rc != CM_STORE_EXPIRED) {
+    if (rc != CM_STORE_OK && rc != CM_STORE_REVOKED && rc != CM_STORE_EXPIRED) {
         run_set_error(run, "read key", cm_store_strerror(rc));
         run_end(run);
         return;
     }
-    if (cm_store_key_revoke(&ctx->store, run->job.api_key_id,
-                            run_key_revoked, run) != 0) {
+    if (cm_store_key_revoke(&ctx->store, run->job.api_key_id, run_key_revoked,
+                            run) != 0) {
         run_set_error(run, "revoke key", NULL);
         run_end(run);
     }
 }
 
-
 /* ---- the pipeline after SMEMBERS: PUBLISHes, then MULTI/SREM/DEL/EXEC */
 
-static void run_pipe_release(struct tw_run *run)
+static void
+run_pipe_release(struct tw_run *run)
 {
     if (--run->pending > 0)
         return;
@@ -207,7 +213,8 @@ static void run_pipe_release(struct tw_run *run)
     run_end(run);
 }
 
-static void run_pipe_reply(struct cm_redis *r, redisReply *reply, void *arg)
+static void
+run_pipe_reply(struct cm_redis *r, redisReply *reply, void *arg)
 {
     struct tw_run *run = arg;
 
@@ -225,12 +232,12 @@ static void run_pipe_reply(struct cm_redis *r, redisReply *reply, void *arg)
     run_pipe_release(run);
 }
 
-static int run_send(struct tw_run *run, int argc, const char **argv,
-                    const size_t *lens)
+static int
+run_send(struct tw_run *run, int argc, const char **argv, const size_t *lens)
 {
     run->pending++;
-    if (cm_redis_commandargv(run->ctx->redis, run_pipe_reply, run, argc,
-                             argv, lens) != 0) {
+    if (cm_redis_commandargv(run->ctx->redis, run_pipe_reply, run, argc, argv,
+                             lens) != 0) {
         run->pending--;
         run_set_error(run, "pipeline", NULL);
         return -1;
@@ -238,7 +245,8 @@ static int run_send(struct tw_run *run, int argc, const char **argv,
     return 0;
 }
 
-static int run_emit(const char *tag, const char *msg, size_t len, void *arg)
+static int
+run_emit(const char *tag, const char *msg, size_t len, void *arg)
 {
     struct tw_run *run = arg;
     char chan[CM_KEY_MAX];
@@ -252,7 +260,8 @@ static int run_emit(const char *tag, const char *msg, size_t len, void *arg)
 
 /* SREM sse:{p:<pid>}:sock:<sid> "<kid>|<ch>"... for members[from..to),
  * all valid and of one sid. */
-static int run_send_srem(struct tw_run *run, size_t from, size_t to)
+static int
+run_send_srem(struct tw_run *run, size_t from, size_t to)
 {
     size_t kidlen = strlen(run->job.api_key_id), argc = 2, off = 0;
     size_t total = 0, cap = 2 + (to - from);
@@ -272,8 +281,8 @@ static int run_send_srem(struct tw_run *run, size_t from, size_t to)
     argv[0] = "SREM";
     lens[0] = 4;
     argv[1] = key;
-    lens[1] = (size_t)snprintf(key, sizeof(key), CM_K_SOCK,
-                               run->job.project_id, sid);
+    lens[1] =
+        (size_t)snprintf(key, sizeof(key), CM_K_SOCK, run->job.project_id, sid);
     for (size_t i = from; i < to; i++) {
         const char *ch = run->members[i] + CM_SID_LEN + 1;
         size_t chlen = strlen(ch);
@@ -292,7 +301,8 @@ out:
     return rc;
 }
 
-static int run_send_cleanup(struct tw_run *run)
+static int
+run_send_cleanup(struct tw_run *run)
 {
     char key[CM_KEY_MAX];
     const char *ch;
@@ -308,9 +318,9 @@ static int run_send_cleanup(struct tw_run *run)
             i++;
             continue;
         }
-        for (j = i + 1; j < run->n && tw_member_valid(run->members[j], &ch) &&
-                        memcmp(run->members[j], run->members[i],
-                               CM_SID_LEN) == 0;
+        for (j = i + 1;
+             j < run->n && tw_member_valid(run->members[j], &ch) &&
+             memcmp(run->members[j], run->members[i], CM_SID_LEN) == 0;
              j++)
             ;
         if (run_send_srem(run, i, j) != 0)
@@ -324,14 +334,16 @@ static int run_send_cleanup(struct tw_run *run)
     return run_send(run, 1, exec, l4);
 }
 
-static int run_cmp(const void *a, const void *b)
+static int
+run_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Copy the members (the reply dies with the callback) and sort them so
  * that a tag's and a socket's members are adjacent. */
-static int run_copy_members(struct tw_run *run, const redisReply *reply)
+static int
+run_copy_members(struct tw_run *run, const redisReply *reply)
 {
     size_t total = 0;
     char *block;
@@ -357,8 +369,8 @@ static int run_copy_members(struct tw_run *run, const redisReply *reply)
     return 0;
 }
 
-static void run_members_got(struct cm_redis *r, redisReply *reply,
-                            void *arg)
+static void
+run_members_got(struct cm_redis *r, redisReply *reply, void *arg)
 {
     struct tw_run *run = arg;
     long sent;
@@ -371,7 +383,8 @@ static void run_members_got(struct cm_redis *r, redisReply *reply,
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         run_set_error(run, "SMEMBERS",
                       reply && reply->type == REDIS_REPLY_ERROR
-                          ? reply->str : (reply ? "unexpected reply" : NULL));
+                          ? reply->str
+                          : (reply ? "unexpected reply" : NULL));
         run_end(run);
         return;
     }
@@ -398,21 +411,23 @@ static void run_members_got(struct cm_redis *r, redisReply *reply,
     run_pipe_release(run);
 }
 
-static void run_step_members(struct tw_run *run)
+static void
+run_step_members(struct tw_run *run)
 {
     char key[CM_KEY_MAX];
 
     snprintf(key, sizeof(key), CM_K_KEYSOCKS, run->job.project_id,
              run->job.api_key_id);
-    if (cm_redis_command(run->ctx->redis, run_members_got, run,
-                         "SMEMBERS %s", key) != 0) {
+    if (cm_redis_command(run->ctx->redis, run_members_got, run, "SMEMBERS %s",
+                         key) != 0) {
         run_set_error(run, "SMEMBERS", NULL);
         run_end(run);
     }
 }
 
-struct tw_run *tw_run_start(struct tw_ctx *ctx, const struct cm_job *job,
-                            tw_run_done_cb done, void *arg)
+struct tw_run *
+tw_run_start(struct tw_ctx *ctx, const struct cm_job *job, tw_run_done_cb done,
+             void *arg)
 {
     struct tw_run *run = calloc(1, sizeof(*run));
     long long every = ctx->conf.job_lease_ms / 3;
@@ -425,8 +440,8 @@ struct tw_run *tw_run_start(struct tw_ctx *ctx, const struct cm_job *job,
     run->t0 = cm_now_mono();
     run->done = done;
     run->done_arg = arg;
-    run->lease_timer = event_new(ctx->base, -1, EV_PERSIST, run_lease_tick,
-                                 run);
+    run->lease_timer =
+        event_new(ctx->base, -1, EV_PERSIST, run_lease_tick, run);
     if (run->lease_timer == NULL) {
         free(run);
         return NULL;
@@ -439,8 +454,7 @@ struct tw_run *tw_run_start(struct tw_ctx *ctx, const struct cm_job *job,
     cm_info("job started", KV_S("job", job->id), KV_S("type", job->type),
             KV_S("kid", job->api_key_id), KV_S("project", job->project_id),
             KV_I("attempt", job->attempts));
-    if (cm_store_key_get(&ctx->store, job->api_key_id, run_key_got, run) !=
-        0) {
+    if (cm_store_key_get(&ctx->store, job->api_key_id, run_key_got, run) != 0) {
         /* Redis is down: leave the job to its lease. */
         run_free(run);
         return NULL;

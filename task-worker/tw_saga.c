@@ -7,8 +7,9 @@
 #include "tw_command.h"
 #include "tw_saga.h"
 
-int tw_saga_reject_api_key(struct tw_ctx *ctx, const struct tw_event *ev,
-                           tw_job_cb cb, void *arg)
+int
+tw_saga_reject_api_key(struct tw_ctx *ctx, const struct tw_event *ev,
+                       tw_job_cb cb, void *arg)
 {
     struct tw_reject_cmd cmd = {
         .reason = tw_event_type_name(ev->type),

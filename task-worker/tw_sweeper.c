@@ -33,7 +33,7 @@ struct tw_sweeper {
 struct gw_sweep {
     struct tw_sweeper *s;
     char tag[CM_GW_TAG_LEN + 1];
-    int pending;  /* replies still to come */
+    int pending; /* replies still to come */
     int failed;
     size_t sockets;
 };
@@ -51,7 +51,8 @@ static void sweep_dead_next(struct tw_sweeper *s);
 
 static void sweep_expiry(struct tw_sweeper *s);
 
-static void sweep_expired_done(int rc, long long n, void *arg)
+static void
+sweep_expired_done(int rc, long long n, void *arg)
 {
     struct tw_sweeper *s = arg;
 
@@ -73,7 +74,8 @@ static void sweep_expired_done(int rc, long long n, void *arg)
         sweep_expiry(s);
 }
 
-static void sweep_expiry(struct tw_sweeper *s)
+static void
+sweep_expiry(struct tw_sweeper *s)
 {
     int64_t now_ms = tw_now_ms();
 
@@ -83,7 +85,8 @@ static void sweep_expiry(struct tw_sweeper *s)
         s->expiry_busy = 1;
 }
 
-static void sweep_depth_done(int rc, long long n, void *arg)
+static void
+sweep_depth_done(int rc, long long n, void *arg)
 {
     struct tw_sweeper *s = arg;
 
@@ -94,7 +97,8 @@ static void sweep_depth_done(int rc, long long n, void *arg)
 
 /* ---- dead gateways ---- */
 
-int tw_sweeper_split_gwsock(const char *m, size_t len, char *pid, char *sid)
+int
+tw_sweeper_split_gwsock(const char *m, size_t len, char *pid, char *sid)
 {
     const char *bar = memchr(m, CM_SEP, len);
     size_t plen;
@@ -117,7 +121,8 @@ int tw_sweeper_split_gwsock(const char *m, size_t len, char *pid, char *sid)
 
 static void gw_release(struct gw_sweep *g);
 
-static void gw_reply(struct cm_redis *r, redisReply *reply, void *arg)
+static void
+gw_reply(struct cm_redis *r, redisReply *reply, void *arg)
 {
     struct gw_sweep *g = arg;
 
@@ -131,12 +136,12 @@ static void gw_reply(struct cm_redis *r, redisReply *reply, void *arg)
     gw_release(g);
 }
 
-static int gw_send(struct gw_sweep *g, int argc, const char **argv,
-                   const size_t *lens)
+static int
+gw_send(struct gw_sweep *g, int argc, const char **argv, const size_t *lens)
 {
     g->pending++;
-    if (cm_redis_commandargv(g->s->ctx->redis, gw_reply, g, argc, argv,
-                             lens) != 0) {
+    if (cm_redis_commandargv(g->s->ctx->redis, gw_reply, g, argc, argv, lens) !=
+        0) {
         g->pending--;
         g->failed = 1;
         return -1;
@@ -146,7 +151,8 @@ static int gw_send(struct gw_sweep *g, int argc, const char **argv,
 
 /* A socket's set "<kid>|<ch>" arrived: forget it in both indexes, in one
  * MULTI (all keys of one project share its hash slot). */
-static void gw_sock_clean(struct gw_sock *gs, const redisReply *reply)
+static void
+gw_sock_clean(struct gw_sock *gs, const redisReply *reply)
 {
     struct gw_sweep *g = gs->g;
     char key[CM_KEY_MAX], member[CM_KEY_MAX], kid[TW_KID_MAX + 1];
@@ -165,11 +171,10 @@ static void gw_sock_clean(struct gw_sock *gs, const redisReply *reply)
         memcpy(kid, e->str, klen);
         kid[klen] = '\0';
         lens[0] = 4;
-        lens[1] = (size_t)snprintf(key, sizeof(key), CM_K_KEYSOCKS, gs->pid,
-                                   kid);
-        lens[2] = (size_t)snprintf(member, sizeof(member), "%s%c%.*s",
-                                   gs->sid, CM_SEP,
-                                   (int)(e->len - klen - 1), bar + 1);
+        lens[1] =
+            (size_t)snprintf(key, sizeof(key), CM_K_KEYSOCKS, gs->pid, kid);
+        lens[2] = (size_t)snprintf(member, sizeof(member), "%s%c%.*s", gs->sid,
+                                   CM_SEP, (int)(e->len - klen - 1), bar + 1);
         if (lens[2] < sizeof(member))
             gw_send(g, 3, argv, lens);
     }
@@ -180,7 +185,8 @@ static void gw_sock_clean(struct gw_sock *gs, const redisReply *reply)
     gw_send(g, 1, exec, l4);
 }
 
-static void gw_sock_got(struct cm_redis *r, redisReply *reply, void *arg)
+static void
+gw_sock_got(struct cm_redis *r, redisReply *reply, void *arg)
 {
     struct gw_sock *gs = arg;
     struct gw_sweep *g = gs->g;
@@ -195,7 +201,8 @@ static void gw_sock_got(struct cm_redis *r, redisReply *reply, void *arg)
 }
 
 /* Every reply is in: drop the gateway's own set, then the next gateway. */
-static void gw_release(struct gw_sweep *g)
+static void
+gw_release(struct gw_sweep *g)
 {
     struct tw_sweeper *s = g->s;
     struct tw_ctx *ctx = s->ctx;
@@ -222,7 +229,8 @@ static void gw_release(struct gw_sweep *g)
     sweep_dead_next(s);
 }
 
-static void gw_socks_got(struct cm_redis *r, redisReply *reply, void *arg)
+static void
+gw_socks_got(struct cm_redis *r, redisReply *reply, void *arg)
 {
     struct gw_sweep *g = arg;
     char key[CM_KEY_MAX];
@@ -259,7 +267,8 @@ static void gw_socks_got(struct cm_redis *r, redisReply *reply, void *arg)
     gw_release(g); /* the hold taken when the gateway was claimed */
 }
 
-static void gw_claimed(struct cm_redis *r, redisReply *reply, void *arg)
+static void
+gw_claimed(struct cm_redis *r, redisReply *reply, void *arg)
 {
     struct gw_sweep *g = arg;
     char key[CM_KEY_MAX];
@@ -283,7 +292,8 @@ static void gw_claimed(struct cm_redis *r, redisReply *reply, void *arg)
 }
 
 /* Claim and clean the next dead gateway of the round, one at a time. */
-static void sweep_dead_next(struct tw_sweeper *s)
+static void
+sweep_dead_next(struct tw_sweeper *s)
 {
     struct tw_ctx *ctx = s->ctx;
 
@@ -303,16 +313,17 @@ static void sweep_dead_next(struct tw_sweeper *s)
     s->dead_busy = 0;
 }
 
-static void sweep_dead_listed(struct cm_redis *r, redisReply *reply,
-                              void *arg)
+static void
+sweep_dead_listed(struct cm_redis *r, redisReply *reply, void *arg)
 {
     struct tw_sweeper *s = arg;
 
     (void)r;
     s->ntags = s->next = 0;
     if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && !s->ctx->closing)
-        for (size_t i = 0; i < reply->elements &&
-                           s->ntags < (size_t)s->ctx->conf.sweep_batch; i++) {
+        for (size_t i = 0;
+             i < reply->elements && s->ntags < (size_t)s->ctx->conf.sweep_batch;
+             i++) {
             const redisReply *e = reply->element[i];
             int ok = e->str != NULL && e->len == CM_GW_TAG_LEN;
             for (size_t k = 0; ok && k < e->len; k++)
@@ -326,7 +337,8 @@ static void sweep_dead_listed(struct cm_redis *r, redisReply *reply,
     sweep_dead_next(s);
 }
 
-static void sweep_dead(struct tw_sweeper *s)
+static void
+sweep_dead(struct tw_sweeper *s)
 {
     struct tw_ctx *ctx = s->ctx;
     char upto[32];
@@ -334,14 +346,15 @@ static void sweep_dead(struct tw_sweeper *s)
     snprintf(upto, sizeof(upto), "%lld",
              (long long)(tw_now_ms() - ctx->conf.gateway_dead_ms));
     if (cm_redis_command(ctx->redis, sweep_dead_listed, s,
-                         "ZRANGEBYSCORE %s -inf %s LIMIT 0 %lld",
-                         CM_K_GATEWAYS, upto, ctx->conf.sweep_batch) == 0)
+                         "ZRANGEBYSCORE %s -inf %s LIMIT 0 %lld", CM_K_GATEWAYS,
+                         upto, ctx->conf.sweep_batch) == 0)
         s->dead_busy = 1;
 }
 
 /* ---- the timer ---- */
 
-static void sweep_tick(evutil_socket_t fd, short what, void *arg)
+static void
+sweep_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct tw_sweeper *s = arg;
     struct tw_ctx *ctx = s->ctx;
@@ -352,14 +365,14 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
         return;
     if (!s->expiry_busy)
         sweep_expiry(s);
-    if (!s->depth_busy &&
-        cm_queue_depth(ctx->redis, sweep_depth_done, s) == 0)
+    if (!s->depth_busy && cm_queue_depth(ctx->redis, sweep_depth_done, s) == 0)
         s->depth_busy = 1;
     if (!s->dead_busy)
         sweep_dead(s);
 }
 
-struct tw_sweeper *tw_sweeper_new(struct tw_ctx *ctx)
+struct tw_sweeper *
+tw_sweeper_new(struct tw_ctx *ctx)
 {
     struct tw_sweeper *s = calloc(1, sizeof(*s));
     long long ms = ctx->conf.sweep_interval_ms;
@@ -378,12 +391,14 @@ struct tw_sweeper *tw_sweeper_new(struct tw_ctx *ctx)
     return s;
 }
 
-void tw_sweeper_stop(struct tw_sweeper *s)
+void
+tw_sweeper_stop(struct tw_sweeper *s)
 {
     event_del(s->timer);
 }
 
-void tw_sweeper_free(struct tw_sweeper *s)
+void
+tw_sweeper_free(struct tw_sweeper *s)
 {
     if (s == NULL)
         return;

@@ -35,8 +35,8 @@ struct ssepub {
     char port[SP_PORT_MAX];
     char hosthdr[SP_HOST_MAX + SP_PORT_MAX + 4]; /* Host: header value */
     char *api_key;
-    int fd;               /* -1 when not connected */
-    int status;           /* of the last answer */
+    int fd;     /* -1 when not connected */
+    int status; /* of the last answer */
     int timeout_ms;
     char err[SSEPUB_ERR_MAX];
 };
@@ -191,15 +191,17 @@ ssepub_build(char *err, size_t errlen)
     if ((key == NULL || *key == '\0') && file != NULL && *file != '\0') {
         if ((key = from_file = sp_read_key_file(file)) == NULL) {
             if (err != NULL)
-                snprintf(err, errlen, "SSE_API_KEY_FILE: cannot read a key "
-                                      "from the file");
+                snprintf(err, errlen,
+                         "SSE_API_KEY_FILE: cannot read a key "
+                         "from the file");
             return NULL;
         }
     }
     if (key == NULL || *key == '\0') {
         if (err != NULL)
-            snprintf(err, errlen, "no API key: set SSE_API_KEY or "
-                                  "SSE_API_KEY_FILE");
+            snprintf(err, errlen,
+                     "no API key: set SSE_API_KEY or "
+                     "SSE_API_KEY_FILE");
         return NULL;
     }
     c = ssepub_new(url != NULL && *url != '\0' ? url : NULL, key);
@@ -249,16 +251,26 @@ const char *
 ssepub_strerror(int rc)
 {
     switch (rc) {
-    case SSEPUB_OK: return "ok";
-    case SSEPUB_EINVAL: return "invalid argument";
-    case SSEPUB_ECONNECT: return "cannot connect";
-    case SSEPUB_EIO: return "connection failed";
-    case SSEPUB_EPROTO: return "unexpected answer";
-    case SSEPUB_EHTTP: return "server answered with an error";
-    case SSEPUB_ENOMEM: return "out of memory";
-    case SSEPUB_ETOOBIG: return "response too large";
-    case SSEPUB_ENOKEY: return "no API key";
-    default: return "unknown error";
+    case SSEPUB_OK:
+        return "ok";
+    case SSEPUB_EINVAL:
+        return "invalid argument";
+    case SSEPUB_ECONNECT:
+        return "cannot connect";
+    case SSEPUB_EIO:
+        return "connection failed";
+    case SSEPUB_EPROTO:
+        return "unexpected answer";
+    case SSEPUB_EHTTP:
+        return "server answered with an error";
+    case SSEPUB_ENOMEM:
+        return "out of memory";
+    case SSEPUB_ETOOBIG:
+        return "response too large";
+    case SSEPUB_ENOKEY:
+        return "no API key";
+    default:
+        return "unknown error";
     }
 }
 
@@ -274,8 +286,7 @@ sp_connect_one(const struct addrinfo *ai, int timeout_ms)
     int fd, flags, soerr = 0;
     socklen_t sl = sizeof(soerr);
 
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                ai->ai_protocol);
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0)
         return -1;
     flags = fcntl(fd, F_GETFL);
@@ -310,8 +321,7 @@ sp_connect(struct ssepub *c)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     if ((rc = getaddrinfo(c->host, c->port, &hints, &res)) != 0)
-        return sp_fail(c, SSEPUB_ECONNECT, "%s: %s", c->host,
-                       gai_strerror(rc));
+        return sp_fail(c, SSEPUB_ECONNECT, "%s: %s", c->host, gai_strerror(rc));
     for (ai = res; ai != NULL && c->fd < 0; ai = ai->ai_next)
         c->fd = sp_connect_one(ai, c->timeout_ms);
     freeaddrinfo(res);
@@ -410,9 +420,9 @@ sp_read_chunked(struct ssepub *c, struct sp_buf *raw, struct sp_buf *body)
 
     memset(&ch, 0, sizeof(ch));
     for (;;) {
-        used = raw->len > 0 ? http_chunked_decode(&ch, raw->data, raw->len,
-                                                  &out, &done)
-                            : 0;
+        used = raw->len > 0
+                   ? http_chunked_decode(&ch, raw->data, raw->len, &out, &done)
+                   : 0;
         if (used < 0)
             return sp_fail(c, SSEPUB_EPROTO, "malformed chunked body");
         if (used > 0 && out > 0 && sp_buf_add(body, raw->data, out) != 0)
@@ -473,9 +483,9 @@ sp_read_response(struct ssepub *c, const char *method, struct sp_buf *body,
     *got = 0;
     for (;;) {
         if ((r = sp_recv(c->fd, &b)) <= 0) {
-            rc = r == 0 ? sp_fail(c, SSEPUB_EIO, "server closed the connection")
-                        : sp_fail(c, SSEPUB_EIO, "receive: %s",
-                                  strerror(errno));
+            rc = r == 0
+                     ? sp_fail(c, SSEPUB_EIO, "server closed the connection")
+                     : sp_fail(c, SSEPUB_EIO, "receive: %s", strerror(errno));
             goto out;
         }
         *got += (size_t)r;
@@ -528,13 +538,12 @@ sp_build_request(struct ssepub *c, struct sp_buf *req, const char *method,
                  method, path, c->hosthdr);
     if (n < 0 || (size_t)n >= sizeof(line) || sp_buf_add(req, line, (size_t)n))
         return -1;
-    if (bearer != NULL &&
-        (sp_buf_add(req, "Authorization: Bearer ", 22) != 0 ||
-         sp_buf_add(req, bearer, strlen(bearer)) != 0 ||
-         sp_buf_add(req, "\r\n", 2) != 0))
+    if (bearer != NULL && (sp_buf_add(req, "Authorization: Bearer ", 22) != 0 ||
+                           sp_buf_add(req, bearer, strlen(bearer)) != 0 ||
+                           sp_buf_add(req, "\r\n", 2) != 0))
         return -1;
-    if (body != NULL || (strcmp(method, "GET") != 0 &&
-                         strcmp(method, "HEAD") != 0)) {
+    if (body != NULL ||
+        (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)) {
         n = snprintf(line, sizeof(line), "%sContent-Length: %zu\r\n",
                      body != NULL ? "Content-Type: application/json\r\n" : "",
                      blen);
@@ -588,7 +597,8 @@ sp_server_message(struct ssepub *c, const struct sp_buf *body)
     char msg[SSEPUB_ERR_MAX];
 
     if (body->len > 0 &&
-        jscan_validate(body->data, body->len, JSCAN_DEFAULT_DEPTH) == PROTO_OK &&
+        jscan_validate(body->data, body->len, JSCAN_DEFAULT_DEPTH) ==
+            PROTO_OK &&
         jscan_kind(body->data, body->len) == JSCAN_OBJECT &&
         jscan_object_get(body->data, body->len, "message", &v) == PROTO_OK &&
         jscan_kind(v.p, v.len) == JSCAN_STRING &&
@@ -722,7 +732,7 @@ ssepub_publish(struct ssepub_channel *ch, const char *payload_json,
 
     if (payload_json == NULL ||
         jscan_validate(payload_json, strlen(payload_json),
-                      JSCAN_DEFAULT_DEPTH) != PROTO_OK)
+                       JSCAN_DEFAULT_DEPTH) != PROTO_OK)
         return sp_fail(c, SSEPUB_EINVAL, "payload is not JSON");
     /* A valid channel name needs no JSON escaping. */
     n = sizeof(fmt) + strlen(ch->name) + strlen(payload_json);

@@ -20,10 +20,10 @@ extern "C" {
 #endif
 
 #define SSEPUB_DEFAULT_URL "http://127.0.0.1:8081"
-#define SSEPUB_EVENT_ID_MAX 64        /* longest event id returned */
-#define SSEPUB_ERR_MAX 256            /* error message buffer */
+#define SSEPUB_EVENT_ID_MAX 64          /* longest event id returned */
+#define SSEPUB_ERR_MAX 256              /* error message buffer */
 #define SSEPUB_RESPONSE_MAX (16u << 20) /* largest response body accepted */
-#define SSEPUB_TIMEOUT_MS 10000       /* connect, send and receive */
+#define SSEPUB_TIMEOUT_MS 10000         /* connect, send and receive */
 
 enum ssepub_rc {
     SSEPUB_OK = 0,
@@ -33,8 +33,8 @@ enum ssepub_rc {
     SSEPUB_EPROTO = -4,   /* the answer is not the HTTP/JSON expected */
     SSEPUB_EHTTP = -5,    /* the server answered non-2xx */
     SSEPUB_ENOMEM = -6,
-    SSEPUB_ETOOBIG = -7,  /* response over SSEPUB_RESPONSE_MAX */
-    SSEPUB_ENOKEY = -8,   /* ssepub_build: no API key configured */
+    SSEPUB_ETOOBIG = -7, /* response over SSEPUB_RESPONSE_MAX */
+    SSEPUB_ENOKEY = -8,  /* ssepub_build: no API key configured */
 };
 
 struct ssepub;

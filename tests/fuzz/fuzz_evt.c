@@ -43,9 +43,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     int valid = chan_name_valid(buf, size);
-    if (valid && (size == 0 || size > CHAN_NAME_MAX ||
-                  memchr(buf, '|', size) != NULL ||
-                  memchr(buf, '"', size) != NULL))
+    if (valid &&
+        (size == 0 || size > CHAN_NAME_MAX || memchr(buf, '|', size) != NULL ||
+         memchr(buf, '"', size) != NULL))
         abort();
     if (valid)
         (void)chan_is_private(buf, size);
@@ -55,11 +55,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (valid) {
         size_t need = evt_bus_encode(NULL, 0, "id", "-", buf, size, "null", 4);
         char *out = malloc(need + 1);
-        if (out != NULL &&
-            evt_bus_encode(out, need + 1, "id", "-", buf, size, "null", 4) ==
-                need) {
-            if (evt_bus_decode(out, need, &m) != PROTO_OK ||
-                m.id.len != 2 || memcmp(m.id.p, "id", 2) != 0)
+        if (out != NULL && evt_bus_encode(out, need + 1, "id", "-", buf, size,
+                                          "null", 4) == need) {
+            if (evt_bus_decode(out, need, &m) != PROTO_OK || m.id.len != 2 ||
+                memcmp(m.id.p, "id", 2) != 0)
                 abort();
         }
         free(out);

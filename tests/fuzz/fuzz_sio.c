@@ -23,8 +23,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sio_packet_decode(s, size, 16, &pkt) == PROTO_OK) {
         sio_event_split(&pkt, &name, args, 4, &nargs);
         if (pkt.data.len > 0)
-            sio_placeholders_check(pkt.data.p, pkt.data.len,
-                                   pkt.attachments, 16);
+            sio_placeholders_check(pkt.data.p, pkt.data.len, pkt.attachments,
+                                   16);
         h = sio_header_encode(hdr, pkt.type, pkt.attachments, pkt.nsp.p,
                               pkt.nsp.len, pkt.ack_id);
         if (h > SIO_MAX_HEADER)

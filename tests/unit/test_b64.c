@@ -7,8 +7,12 @@
 #include "b64.h"
 
 static const char *rfc[][2] = {
-    {"", ""},         {"f", "Zg=="},       {"fo", "Zm8="},
-    {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
     {"foobar", "Zm9vYmFy"},
 };
 
@@ -71,8 +75,8 @@ int
 main(void)
 {
     static const char *bad[] = {
-        "Zg=", "Zg", "Z===", "====", "Zm9v=", "Zm=v", "Zg==Zg==", "Zm9v YmFy",
-        "Zm9\n", "Zh==", "Zm9=", "Zm-_", "Zm9v\0Yg",
+        "Zg=",       "Zg",    "Z===", "====", "Zm9v=", "Zm=v",     "Zg==Zg==",
+        "Zm9v YmFy", "Zm9\n", "Zh==", "Zm9=", "Zm-_",  "Zm9v\0Yg",
     };
     uint8_t dec[64];
     size_t i;

@@ -23,10 +23,10 @@ static const struct cm_conf_item svc_items[] = {
      "0.0.0.0:8080", 0, 0, NULL, "listen address"},
     {"SSE_TEST_WORKERS", CM_CONF_INT, offsetof(struct svc_conf, workers), "4",
      1, 64, NULL, "worker count"},
-    {"SSE_TEST_MODE", CM_CONF_ENUM, offsetof(struct svc_conf, mode), "fast",
-     0, 0, "fast|safe", "mode"},
-    {"SSE_TEST_SECRET", CM_CONF_SECRET, offsetof(struct svc_conf, secret),
-     NULL, 0, 0, NULL, "a secret"},
+    {"SSE_TEST_MODE", CM_CONF_ENUM, offsetof(struct svc_conf, mode), "fast", 0,
+     0, "fast|safe", "mode"},
+    {"SSE_TEST_SECRET", CM_CONF_SECRET, offsetof(struct svc_conf, secret), NULL,
+     0, 0, NULL, "a secret"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -97,8 +97,9 @@ main(void)
     setenv("SSE_CORS_ORIGINS", "", 1);
     setenv("SSE_ADMIN_TOKEN", "admin-token-123456", 1);
     setenv("SSE_NODE_ID", "n1", 1);
-    char *a1[] = {"prog", "--test-workers=9", "--log-format", "json",
-                  "--test-addr", "127.0.0.1:1", NULL};
+    char *a1[] = {"prog", "--test-workers=9", "--log-format",
+                  "json", "--test-addr",      "127.0.0.1:1",
+                  NULL};
     T_EQ_INT(load(&s, &c, err, 6, a1), 0);
     T_EQ_INT(c.max_payload, 1000);
     T_EQ_INT(s.workers, 9);

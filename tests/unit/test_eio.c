@@ -17,9 +17,12 @@ test_packets(void)
     } ok[] = {
         {"0{\"sid\":\"lv_VI97HAXpY6yYWAAAC\"}", EIO_OPEN,
          "{\"sid\":\"lv_VI97HAXpY6yYWAAAC\"}"},
-        {"1", EIO_CLOSE, ""},        {"2", EIO_PING, ""},
-        {"2probe", EIO_PING, "probe"}, {"3probe", EIO_PONG, "probe"},
-        {"4hello", EIO_MESSAGE, "hello"}, {"5", EIO_UPGRADE, ""},
+        {"1", EIO_CLOSE, ""},
+        {"2", EIO_PING, ""},
+        {"2probe", EIO_PING, "probe"},
+        {"3probe", EIO_PONG, "probe"},
+        {"4hello", EIO_MESSAGE, "hello"},
+        {"5", EIO_UPGRADE, ""},
         {"6", EIO_NOOP, ""},
         {"42[\"hello\",1]", EIO_MESSAGE, "2[\"hello\",1]"},
     };
@@ -65,7 +68,9 @@ static void
 test_payloads(void)
 {
     struct eio_packet p[8];
-    const char *s = "4hello\x1e" "4world\x1e" "bAQIDBA==";
+    const char *s = "4hello\x1e"
+                    "4world\x1e"
+                    "bAQIDBA==";
 
     T_EQ_INT(iterate(s, strlen(s), p, 8), 3);
     T_EQ_INT(p[0].type, EIO_MESSAGE);
@@ -74,7 +79,9 @@ test_payloads(void)
     T_EQ_INT(p[2].type, EIO_MESSAGE);
     T_EQ_INT(p[2].binary, 1);
     T_EQ_MEM(p[2].data, p[2].len, "AQIDBA==");
-    s = "2probe\x1e" "4test\x1e" "1";
+    s = "2probe\x1e"
+        "4test\x1e"
+        "1";
     T_EQ_INT(iterate(s, strlen(s), p, 8), 3);
     T_EQ_INT(p[0].type, EIO_PING);
     T_EQ_INT(p[2].type, EIO_CLOSE);
@@ -84,10 +91,22 @@ test_payloads(void)
     /* malformed: empty body, empty segments, unknown types */
     T_EQ_INT(iterate("", 0, p, 8), -1);
     T_EQ_INT(iterate("4a\x1e", 3, p, 8), -1);
-    T_EQ_INT(iterate("\x1e" "4a", 3, p, 8), -1);
-    T_EQ_INT(iterate("4a\x1e\x1e" "4b", 6, p, 8), -1);
-    T_EQ_INT(iterate("4a\x1e" "9", 4, p, 8), -1);
-    T_EQ_INT(iterate("4a\x1e" "x", 4, p, 8), -1);
+    T_EQ_INT(iterate("\x1e"
+                     "4a",
+                     3, p, 8),
+             -1);
+    T_EQ_INT(iterate("4a\x1e\x1e"
+                     "4b",
+                     6, p, 8),
+             -1);
+    T_EQ_INT(iterate("4a\x1e"
+                     "9",
+                     4, p, 8),
+             -1);
+    T_EQ_INT(iterate("4a\x1e"
+                     "x",
+                     4, p, 8),
+             -1);
 }
 
 static void

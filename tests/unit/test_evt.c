@@ -69,14 +69,14 @@ test_bus_hostile(void)
         "e1",
         "e1 ",
         "e2 id - \n2[]",
-        "e1  -\n2[]",          /* empty id */
-        "e1 id \n2[]",         /* empty origin */
-        "e1 id -\n",           /* no packet */
-        "e1 id -\n2",          /* packet without body */
-        "e1 id -\n4[]",        /* not an EVENT */
-        "e1 id - x\n2[]",      /* space inside origin */
-        "e1 i\td -\n2[]",      /* control byte in id */
-        "e1 id\n-\n2[]",       /* newline where a space belongs */
+        "e1  -\n2[]",     /* empty id */
+        "e1 id \n2[]",    /* empty origin */
+        "e1 id -\n",      /* no packet */
+        "e1 id -\n2",     /* packet without body */
+        "e1 id -\n4[]",   /* not an EVENT */
+        "e1 id - x\n2[]", /* space inside origin */
+        "e1 i\td -\n2[]", /* control byte in id */
+        "e1 id\n-\n2[]",  /* newline where a space belongs */
         "E1 id -\n2[]",
         "e1 id -",
     };

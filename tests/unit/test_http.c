@@ -234,8 +234,7 @@ chunked(void)
     T_EQ_INT(chunked_run("0\n\n", 0, out, &ol, &used), 1); /* bare LF */
     T_EQ_INT(ol, 0);
     T_EQ_INT(chunked_run("x\r\n", 0, out, &ol, &used), PROTO_EINVAL);
-    T_EQ_INT(chunked_run("5\r\nhelloX\r\n", 0, out, &ol, &used),
-             PROTO_EINVAL);
+    T_EQ_INT(chunked_run("5\r\nhelloX\r\n", 0, out, &ol, &used), PROTO_EINVAL);
     T_EQ_INT(chunked_run("5\rX", 0, out, &ol, &used), PROTO_EINVAL);
     T_EQ_INT(chunked_run("1234567890abcdef0\r\n", 0, out, &ol, &used),
              PROTO_ETOOBIG);
@@ -293,13 +292,21 @@ helpers(void)
         int code;
         const char *reason;
     } rs[] = {
-        {200, "OK"}, {201, "Created"}, {202, "Accepted"},
-        {204, "No Content"}, {400, "Bad Request"}, {401, "Unauthorized"},
-        {403, "Forbidden"}, {404, "Not Found"}, {405, "Method Not Allowed"},
-        {408, "Request Timeout"}, {413, "Payload Too Large"},
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {204, "No Content"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {408, "Request Timeout"},
+        {413, "Payload Too Large"},
         {429, "Too Many Requests"},
         {431, "Request Header Fields Too Large"},
-        {500, "Internal Server Error"}, {503, "Service Unavailable"},
+        {500, "Internal Server Error"},
+        {503, "Service Unavailable"},
     };
     for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
         T_EQ_STR(http_reason(rs[i].code), rs[i].reason);

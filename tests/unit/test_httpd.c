@@ -384,8 +384,9 @@ client_cases(void)
     close(fd);
     /* a chunked body past the limit is refused the same way */
     fd = dial();
-    send_all(fd, "POST /small HTTP/1.1\r\nX-API-Key: k\r\n"
-                 "Transfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n");
+    send_all(fd,
+             "POST /small HTTP/1.1\r\nX-API-Key: k\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n");
     HAS(recv_one(fd), "HTTP/1.1 413 ");
     close(fd);
     fd = dial();
@@ -470,9 +471,9 @@ main(void)
         .prefix_handler = h_prefix,
     };
     char err[256];
-    struct cm_httpd *h = cm_httpd_new(base, &conf, routes,
-                                      sizeof routes / sizeof routes[0], NULL,
-                                      m, err, sizeof err);
+    struct cm_httpd *h =
+        cm_httpd_new(base, &conf, routes, sizeof routes / sizeof routes[0],
+                     NULL, m, err, sizeof err);
     T_CHECK(h != NULL);
     if (h == NULL) {
         fprintf(stderr, "cm_httpd_new: %s\n", err);
@@ -482,9 +483,9 @@ main(void)
     T_CHECK(port > 0);
     struct cm_httpd_conf small = conf;
     small.max_conns = 1;
-    struct cm_httpd *hs = cm_httpd_new(base, &small, routes,
-                                       sizeof routes / sizeof routes[0], NULL,
-                                       NULL, err, sizeof err);
+    struct cm_httpd *hs =
+        cm_httpd_new(base, &small, routes, sizeof routes / sizeof routes[0],
+                     NULL, NULL, err, sizeof err);
     T_CHECK(hs != NULL);
     port_small = hs ? cm_httpd_port(hs) : -1;
     struct event *poll = event_new(base, -1, EV_PERSIST, poll_cb, NULL);
@@ -501,11 +502,11 @@ main(void)
     char addr[64];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     c2.addr = addr;
-    T_CHECK(cm_httpd_new(base, &c2, routes, 1, NULL, NULL, err,
-                         sizeof err) == NULL);
+    T_CHECK(cm_httpd_new(base, &c2, routes, 1, NULL, NULL, err, sizeof err) ==
+            NULL);
     c2.addr = "nonsense";
-    T_CHECK(cm_httpd_new(base, &c2, routes, 1, NULL, NULL, err,
-                         sizeof err) == NULL);
+    T_CHECK(cm_httpd_new(base, &c2, routes, 1, NULL, NULL, err, sizeof err) ==
+            NULL);
 
     event_free(poll);
     cm_httpd_free(hs);

@@ -79,8 +79,9 @@ main(void)
     len = evbuffer_get_length(out);
     text = calloc(1, len + 1);
     evbuffer_remove(out, text, len);
-    T_CHECK(strstr(text, "sse_d_seconds_bucket{service=\"gateway\",node=\"n\\\"1\","
-                         "k=\"v\",le=\"0.0001\"} 0\n") != NULL);
+    T_CHECK(strstr(text,
+                   "sse_d_seconds_bucket{service=\"gateway\",node=\"n\\\"1\","
+                   "k=\"v\",le=\"0.0001\"} 0\n") != NULL);
     T_CHECK(strstr(text, ",k=\"v\",le=\"10\"} 0\n") != NULL);
     T_CHECK(strstr(text, ",k=\"v\",le=\"+Inf\"} 1\n") != NULL);
     T_CHECK(strstr(text, "# TYPE sse_d_seconds histogram\n") != NULL);

@@ -91,8 +91,8 @@ static int
 enqueue(const char *type, const char *kid, int64_t now)
 {
     reset();
-    T_EQ_INT(cm_queue_enqueue_revocation(rd, type, kid, "proj", now,
-                                         enqueue_cb, NULL),
+    T_EQ_INT(cm_queue_enqueue_revocation(rd, type, kid, "proj", now, enqueue_cb,
+                                         NULL),
              0);
     wait_cb();
     return res.rc;
@@ -145,8 +145,8 @@ static long long
 zscore(const char *zset, const char *id)
 {
     redisReply *r = redisCommand(raw, "ZSCORE %s %s", zset, id);
-    long long v = r != NULL && r->type == REDIS_REPLY_STRING ? atoll(r->str)
-                                                              : -1;
+    long long v =
+        r != NULL && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
     freeReplyObject(r);
     return v;
 }
@@ -284,8 +284,8 @@ test_lease(void)
 static void
 test_sweep(void)
 {
-    freeReplyObject(redisCommand(raw, "ZADD " CM_K_APIKEY_EXPIRY
-                                      " 100 kA 200 kB 300 kC"));
+    freeReplyObject(
+        redisCommand(raw, "ZADD " CM_K_APIKEY_EXPIRY " 100 kA 200 kB 300 kC"));
     freeReplyObject(redisCommand(raw, "HSET sse:apikey:kA pid proj"));
     freeReplyObject(redisCommand(raw, "HSET sse:apikey:kC pid proj"));
 

@@ -18,8 +18,8 @@ url_cases(void)
     struct cm_redis_url u;
     char err[128];
 
-    T_EQ_INT(cm_redis_url_parse("redis://127.0.0.1:6379/0", &u, err,
-                                sizeof err), 0);
+    T_EQ_INT(
+        cm_redis_url_parse("redis://127.0.0.1:6379/0", &u, err, sizeof err), 0);
     T_EQ_STR(u.host, "127.0.0.1");
     T_EQ_INT(u.port, 6379);
     T_EQ_INT(u.db, 0);
@@ -30,31 +30,32 @@ url_cases(void)
     T_EQ_STR(u.host, "localhost");
     T_EQ_INT(u.port, 6379);
 
-    T_EQ_INT(cm_redis_url_parse("redis://:s3cr%40t@redis.local:7000/5", &u,
-                                err, sizeof err), 0);
+    T_EQ_INT(cm_redis_url_parse("redis://:s3cr%40t@redis.local:7000/5", &u, err,
+                                sizeof err),
+             0);
     T_EQ_STR(u.password, "s3cr@t");
     T_EQ_STR(u.host, "redis.local");
     T_EQ_INT(u.port, 7000);
     T_EQ_INT(u.db, 5);
 
     T_EQ_INT(cm_redis_url_parse("redis://default:p%40ss@h:6380/2", &u, err,
-                                sizeof err), 0);
+                                sizeof err),
+             0);
     T_EQ_STR(u.username, "default");
     T_EQ_STR(u.password, "p@ss");
     T_EQ_STR(u.host, "h");
 
-    T_EQ_INT(cm_redis_url_parse("redis://[::1]:6380/", &u, err, sizeof err),
-             0);
+    T_EQ_INT(cm_redis_url_parse("redis://[::1]:6380/", &u, err, sizeof err), 0);
     T_EQ_STR(u.host, "::1");
     T_EQ_INT(u.port, 6380);
     T_EQ_INT(u.db, 0);
 
-    T_EQ_INT(cm_redis_url_parse("unix:///run/redis.sock", &u, err,
-                                sizeof err), 0);
+    T_EQ_INT(cm_redis_url_parse("unix:///run/redis.sock", &u, err, sizeof err),
+             0);
     T_EQ_STR(u.unix_path, "/run/redis.sock");
     T_EQ_INT(u.db, 0);
-    T_EQ_INT(cm_redis_url_parse("unix:///tmp/r.sock?db=3", &u, err,
-                                sizeof err), 0);
+    T_EQ_INT(cm_redis_url_parse("unix:///tmp/r.sock?db=3", &u, err, sizeof err),
+             0);
     T_EQ_STR(u.unix_path, "/tmp/r.sock");
     T_EQ_INT(u.db, 3);
 
@@ -252,8 +253,8 @@ live_cases(const char *url_text)
     T_CHECK(cm_redis_connect_blocking(&bad, 1000, err, sizeof err) == NULL);
 
     /* Redis 6 ACL users: AUTH <username> <password>. */
-    redisContext *admin = cm_redis_connect_blocking(&url, 1000, err,
-                                                    sizeof err);
+    redisContext *admin =
+        cm_redis_connect_blocking(&url, 1000, err, sizeof err);
     T_CHECK(admin != NULL);
     if (admin != NULL) {
         redisReply *rep = redisCommand(admin, "ACL SETUSER cmtest on >cm-pw "
@@ -263,14 +264,13 @@ live_cases(const char *url_text)
         struct cm_redis_url acl = url;
         snprintf(acl.username, sizeof acl.username, "cmtest");
         snprintf(acl.password, sizeof acl.password, "cm-pw");
-        redisContext *c = cm_redis_connect_blocking(&acl, 1000, err,
-                                                    sizeof err);
+        redisContext *c =
+            cm_redis_connect_blocking(&acl, 1000, err, sizeof err);
         T_CHECK(c != NULL);
         if (c != NULL)
             redisFree(c);
         snprintf(acl.password, sizeof acl.password, "other");
-        T_CHECK(cm_redis_connect_blocking(&acl, 1000, err, sizeof err) ==
-                NULL);
+        T_CHECK(cm_redis_connect_blocking(&acl, 1000, err, sizeof err) == NULL);
         rep = redisCommand(admin, "ACL DELUSER cmtest");
         freeReplyObject(rep);
         redisFree(admin);

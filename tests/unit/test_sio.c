@@ -43,13 +43,13 @@ static const struct vec vecs[] = {
      "[\"e\",{\"_placeholder\":true,\"num\":0}]"},
     {"61-/admin,456[{\"_placeholder\":true,\"num\":0}]", 0, SIO_BINARY_ACK, 1,
      "/admin", 456, "[{\"_placeholder\":true,\"num\":0}]"},
-    {"29223372036854775807[\"a\"]", 0, SIO_EVENT, 0, "/",
-     9223372036854775807LL, "[\"a\"]"},
+    {"29223372036854775807[\"a\"]", 0, SIO_EVENT, 0, "/", 9223372036854775807LL,
+     "[\"a\"]"},
     /* malformed */
     {"", PROTO_EINVAL, 0, 0, NULL, 0, NULL},
     {"/admin,0", PROTO_EINVAL, 0, 0, NULL, 0, NULL},
-    {"451-[\"ev\",{\"_placeholder\":true,\"num\":0}]", PROTO_EINVAL, 0, 0,
-     NULL, 0, NULL},
+    {"451-[\"ev\",{\"_placeholder\":true,\"num\":0}]", PROTO_EINVAL, 0, 0, NULL,
+     0, NULL},
     {"7", PROTO_EINVAL, 0, 0, NULL, 0, NULL},
     {"x", PROTO_EINVAL, 0, 0, NULL, 0, NULL},
     {"0[]", PROTO_EINVAL, 0, 0, NULL, 0, NULL},
@@ -160,8 +160,7 @@ test_encode(void)
     /* the longest header fits SIO_MAX_HEADER and decodes back */
     memset(nsp, 'n', sizeof nsp);
     nsp[0] = '/';
-    n = sio_header_encode(out, SIO_BINARY_ACK, 64, nsp, SIO_MAX_NSP,
-                          INT64_MAX);
+    n = sio_header_encode(out, SIO_BINARY_ACK, 64, nsp, SIO_MAX_NSP, INT64_MAX);
     T_EQ_INT(n, SIO_MAX_HEADER);
     char full[SIO_MAX_HEADER + 32];
     memcpy(full, out, n);
@@ -170,8 +169,7 @@ test_encode(void)
     T_EQ_INT(pkt.attachments, 64);
     T_EQ_INT(pkt.ack_id, INT64_MAX);
     T_EQ_INT(pkt.nsp.len, SIO_MAX_NSP);
-    T_EQ_INT(sio_header_encode(out, SIO_EVENT, 0, nsp, SIO_MAX_NSP + 1, -1),
-             0);
+    T_EQ_INT(sio_header_encode(out, SIO_EVENT, 0, nsp, SIO_MAX_NSP + 1, -1), 0);
     T_EQ_INT(sio_header_encode(out, SIO_BINARY_EVENT, 65, "/", 1, -1), 0);
 }
 

@@ -17,7 +17,7 @@
 #include "cm_store.h"
 
 #define NOW 1700000000
-#define MASTER                                                                \
+#define MASTER                                                                 \
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 static struct event_base *base;
@@ -189,8 +189,8 @@ test_keys(struct cm_store *st)
     char key[CM_APIKEY_LEN + 1], k2[CM_APIKEY_LEN + 1], bad[CM_APIKEY_LEN + 1];
     char kid[CM_KID_LEN + 1], kid2[CM_KID_LEN + 1];
 
-    T_EQ_INT(key_create(st, "acme", CM_SCOPE_PUBLISH_EVENT | CM_SCOPE_LISTEN,
-                        0, key),
+    T_EQ_INT(key_create(st, "acme", CM_SCOPE_PUBLISH_EVENT | CM_SCOPE_LISTEN, 0,
+                        key),
              CM_STORE_OK);
     T_EQ_INT(strlen(key), CM_APIKEY_LEN);
     T_EQ_INT(cm_apikey_parse(key, kid), 0);
@@ -296,9 +296,12 @@ test_keys(struct cm_store *st)
 static void
 test_json(void)
 {
-    struct cm_apikey k = {.id = "abc", .project_id = "p", .name = "n\"q",
+    struct cm_apikey k = {.id = "abc",
+                          .project_id = "p",
+                          .name = "n\"q",
                           .scopes = CM_SCOPE_LISTEN | CM_SCOPE_PUBLISH_EVENT,
-                          .created = NOW, .expires = 0};
+                          .created = NOW,
+                          .expires = 0};
     char *s = cm_apikey_json(&k);
 
     T_EQ_STR(s, "{\"id\":\"abc\",\"projectId\":\"p\",\"name\":\"n\\\"q\","

@@ -13,9 +13,9 @@
 #include "b64.h"
 #include "cm_token.h"
 
-static const uint8_t secret[32] = {
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const uint8_t secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                   12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                   23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 #define KID "abcdefghij0123456789wxyz"
 #define AUD "sse-channel-auth"
 #define NOW 1700000000
@@ -72,8 +72,8 @@ test_roundtrip(void)
     int64_t exp = 0;
     jwt_t *j = NULL;
 
-    T_EQ_INT(cm_token_sign(secret, KID, AUD, "private-a", "proj", NOW, 0,
-                           &tok, &exp),
+    T_EQ_INT(cm_token_sign(secret, KID, AUD, "private-a", "proj", NOW, 0, &tok,
+                           &exp),
              CM_TOKEN_OK);
     T_EQ_INT(exp, NOW + CM_TOKEN_TTL);
     T_EQ_STR(part(tok, 0),
@@ -116,8 +116,8 @@ test_roundtrip(void)
     free(tok);
 
     /* exp is capped by the key's own expiry. */
-    T_EQ_INT(cm_token_sign(secret, KID, AUD, "private-a", "proj", NOW,
-                           NOW + 60, &tok, &exp),
+    T_EQ_INT(cm_token_sign(secret, KID, AUD, "private-a", "proj", NOW, NOW + 60,
+                           &tok, &exp),
              CM_TOKEN_OK);
     T_EQ_INT(exp, NOW + 60);
     T_EQ_INT(verify(tok, NOW + 59), CM_TOKEN_OK);
@@ -227,8 +227,15 @@ static void
 test_malformed(void)
 {
     static const char *bad[] = {
-        "", "a", "a.b", "a.b.c", "a.b.c.d", "..", "...",
-        "eyJhbGciOiJIUzI1NiJ9..", "!!!.eyJ9.abc",
+        "",
+        "a",
+        "a.b",
+        "a.b.c",
+        "a.b.c.d",
+        "..",
+        "...",
+        "eyJhbGciOiJIUzI1NiJ9..",
+        "!!!.eyJ9.abc",
         "eyJhbGciOiJIUzI1NiJ9.bnVsbA.AAAA", /* claims: null */
         "WzFd.e30.AAAA",                    /* header: [1] */
     };

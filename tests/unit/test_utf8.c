@@ -15,30 +15,30 @@ struct vec {
 static const struct vec vecs[] = {
     {"", 1},
     {"hello", 1},
-    {"\xc2\xa9", 1},                 /* U+00A9 */
-    {"\xe2\x82\xac", 1},             /* U+20AC */
-    {"\xf0\x9f\x98\x80", 1},         /* U+1F600 */
-    {"\xf4\x8f\xbf\xbf", 1},         /* U+10FFFF */
-    {"\xed\x9f\xbf", 1},             /* U+D7FF */
-    {"\xee\x80\x80", 1},             /* U+E000 */
+    {"\xc2\xa9", 1},                                     /* U+00A9 */
+    {"\xe2\x82\xac", 1},                                 /* U+20AC */
+    {"\xf0\x9f\x98\x80", 1},                             /* U+1F600 */
+    {"\xf4\x8f\xbf\xbf", 1},                             /* U+10FFFF */
+    {"\xed\x9f\xbf", 1},                                 /* U+D7FF */
+    {"\xee\x80\x80", 1},                                 /* U+E000 */
     {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", 1}, /* kosme */
-    {"\x80", 0},                     /* stray continuation */
-    {"\xc0\xaf", 0},                 /* overlong '/' */
+    {"\x80", 0},     /* stray continuation */
+    {"\xc0\xaf", 0}, /* overlong '/' */
     {"\xc1\xbf", 0},
-    {"\xe0\x80\xaf", 0},             /* overlong 3-byte */
+    {"\xe0\x80\xaf", 0}, /* overlong 3-byte */
     {"\xe0\x9f\xbf", 0},
-    {"\xf0\x80\x80\xaf", 0},         /* overlong 4-byte */
+    {"\xf0\x80\x80\xaf", 0}, /* overlong 4-byte */
     {"\xf0\x8f\xbf\xbf", 0},
-    {"\xed\xa0\x80", 0},             /* U+D800 surrogate */
-    {"\xed\xbf\xbf", 0},             /* U+DFFF */
-    {"\xf4\x90\x80\x80", 0},         /* U+110000 */
+    {"\xed\xa0\x80", 0},     /* U+D800 surrogate */
+    {"\xed\xbf\xbf", 0},     /* U+DFFF */
+    {"\xf4\x90\x80\x80", 0}, /* U+110000 */
     {"\xf5\x80\x80\x80", 0},
     {"\xff", 0},
     {"\xfe", 0},
-    {"\xc2", 0},                     /* truncated */
+    {"\xc2", 0}, /* truncated */
     {"\xe2\x82", 0},
     {"\xf0\x9f\x98", 0},
-    {"\xc2\x41", 0},                 /* continuation missing */
+    {"\xc2\x41", 0}, /* continuation missing */
     {"a\xe2\x82\xac\xe2", 0},
 };
 

@@ -258,7 +258,7 @@ test_reject(void)
     ws_parser_reset(&p);
     /* close: 1-byte payload, bad codes, bad reason */
     reject_frame(1, WS_OP_CLOSE, "\x03", 1, PROTO_EINVAL, WS_CLOSE_PROTOCOL);
-    static const uint16_t bad_codes[] = {0, 999, 1004, 1005, 1006, 1015,
+    static const uint16_t bad_codes[] = {0,    999,  1004, 1005, 1006, 1015,
                                          1016, 1100, 2000, 2999, 5000, 65535};
     for (size_t i = 0; i < sizeof bad_codes / sizeof bad_codes[0]; i++) {
         uint8_t c[2] = {(uint8_t)(bad_codes[i] >> 8), (uint8_t)bad_codes[i]};
@@ -374,8 +374,7 @@ test_encoders(void)
     T_EQ_INT(ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", 24, out), PROTO_OK);
     T_EQ_STR(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     T_EQ_INT(ws_accept_key("dGhlIHNhbXBsZSBub25jZQ=", 23, out), PROTO_EINVAL);
-    T_EQ_INT(ws_accept_key("dGhlIHNhbXBsZSBub25jZQ!=", 24, out),
-             PROTO_EINVAL);
+    T_EQ_INT(ws_accept_key("dGhlIHNhbXBsZSBub25jZQ!=", 24, out), PROTO_EINVAL);
     T_EQ_INT(ws_accept_key("dGhlIHNhbXBsZSBub25jZXg=", 24, out),
              PROTO_EINVAL); /* 17 bytes */
 
