@@ -48,7 +48,7 @@ uint64_t lg_hist_quantile(const struct lg_hist *h, double q);
 #define LG_FRAME_MAX (1u << 20) /* largest server frame accepted */
 #define LG_HEAD_MAX 8192        /* largest HTTP response head */
 #define LG_READ_CHUNK 65536     /* one recv() at most */
-#define LG_PUB_RECONNECT_MAX 100 /* publisher reconnects before giving up */
+#define LG_PUB_RECONNECT_MAX 100 /* reconnects in a row, no answer between */
 
 enum lg_cstate {
     LG_CS_IDLE = 0,   /* not started */
@@ -128,7 +128,8 @@ struct lg_ctx {
     uint64_t pub_sent;
     uint64_t pub_ok_count;
     uint64_t pub_errors;
-    unsigned pub_reconnects;
+    unsigned pub_reconnects;  /* connections the server closed, in all */
+    unsigned pub_fail_streak; /* reconnects since the last 2xx */
     uint64_t pub_lag_max;   /* most events behind schedule at once */
     uint64_t pub_total;     /* events to send in all */
     uint64_t pub_due_prev;  /* events due at the previous tick */

@@ -231,7 +231,7 @@ static void report(struct lg_ctx *ctx, double connect_s, double cpu_s,
            "\"connect_errors\":%u,\"disconnects\":%u,\"connect_s\":%.3f,"
            "\"rate\":%.1f,\"seconds\":%.1f,\"published\":%" PRIu64
            ",\"publish_ok\":%" PRIu64 ",\"publish_errors\":%" PRIu64
-           ",\"publish_lag_max\":%" PRIu64 ",\"deliveries\":%" PRIu64
+           ",\"publish_lag_max\":%" PRIu64 ",\"publish_reconnects\":%u,\"deliveries\":%" PRIu64
            ",\"expected\":%" PRIu64 ",\"deliveries_per_s\":%.1f,"
            "\"lost\":%" PRIu64 ",\"clients_with_loss\":%u,"
            "\"max_lost_per_client\":%" PRIu64 ",\"duplicates\":%" PRIu64
@@ -242,6 +242,7 @@ static void report(struct lg_ctx *ctx, double connect_s, double cpu_s,
            ctx->o.clients, ctx->ready, ctx->connect_errors, ctx->disconnects,
            connect_s, ctx->o.rate, ctx->o.seconds, ctx->pub_sent,
            ctx->pub_ok_count, ctx->pub_errors, ctx->pub_lag_max,
+           ctx->pub_reconnects,
            ctx->deliveries, ctx->pub_ok_count * (uint64_t)ctx->armed,
            span > 0 ? (double)ctx->deliveries / span : 0, lost, lossy,
            maxlost, dups, ctx->bad_messages, ctx->removed,

@@ -158,6 +158,7 @@ static int pub_response(struct lg_pubconn *p, struct evbuffer *in)
     if (res.status >= 200 && res.status < 300 && p->seq < ctx->seq_cap) {
         ctx->pub_ok[p->seq >> 3] |= (uint8_t)(1u << (p->seq & 7));
         ctx->pub_ok_count++;
+        ctx->pub_fail_streak = 0;
     } else {
         char msg[96];
         snprintf(msg, sizeof(msg), "publish answered %d", res.status);
@@ -198,8 +199,9 @@ static void pub_event(struct bufferevent *bev, short what, void *arg)
     bufferevent_free(p->bev);
     p->bev = NULL;
     /* reconnect: a server closing keep-alive must not stop the run */
-    if (p->ctx->pub_reconnects++ >= LG_PUB_RECONNECT_MAX)
-        return;
+    p->ctx->pub_reconnects++;
+    if (p->ctx->pub_fail_streak++ >= LG_PUB_RECONNECT_MAX)
+        return; /* the server is gone, not just closing keep-alives */
     if (pub_open(p->ctx, p) != 0) {
         if (p->bev != NULL)
             bufferevent_free(p->bev);
