@@ -607,12 +607,16 @@ gw_ws_accept(struct gw_ctx *ctx, struct cm_httpd_req *req, struct gw_session *s)
     if (nleft > 0) {
         /* frames sent right behind the request: parsed by the read
          * callback, after the caller has queued the open packet */
-        if (nleft <= GW_RDBUF_SIZE && (c->part = malloc(nleft)) != NULL) {
+        if (nleft < GW_RDBUF_SIZE && (c->part = malloc(nleft)) != NULL) {
             evbuffer_remove(left, c->part, nleft);
             c->part_len = c->part_cap = (uint32_t)nleft;
             event_active(&c->ev, EV_READ, 1);
         } else {
+            /* c is detached from s and frees itself once its close frame
+             * is out: the caller must not attach it (s->ws or s->probe
+             * would dangle), so it gets NULL */
             gw_ws_close(c, WS_CLOSE_TOO_BIG);
+            c = NULL;
         }
     }
     if (left != NULL)

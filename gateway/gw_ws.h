@@ -35,7 +35,9 @@ int gw_ws_check_request(struct cm_httpd_req *req);
 /*
  * Take a checked request's connection over and answer 101. The new
  * connection is attached to s (caller sets s->ws or s->probe). Returns the
- * connection, or NULL (req answered or its socket closed; nothing leaks).
+ * connection, or NULL (req answered or its socket closed, or the 101 sent
+ * and the connection closing on its own, detached from s: too many bytes
+ * came behind the request; nothing leaks).
  */
 struct gw_ws *gw_ws_accept(struct gw_ctx *ctx, struct cm_httpd_req *req,
                            struct gw_session *s);
