@@ -49,10 +49,15 @@ path_match(const char *pat, const char *path, struct cm_httpd_req *req)
                 return 0;
             if (req != NULL) {
                 char *v = malloc(n + 1);
-                if (v == NULL || req->nparams == CM_HTTPD_MAX_PARAMS ||
-                    http_percent_decode(path, n, v, n + 1) < 0 ||
-                    strlen(v) == 0 || memchr(path, '+', n)) {
-                    free(v); /* '+' stays literal in a path: refuse it */
+                ssize_t vl = v != NULL && req->nparams < CM_HTTPD_MAX_PARAMS
+                                 ? http_percent_decode(path, n, v, n + 1)
+                                 : -1;
+                /* '+' stays literal in a path: refuse it; so is a "%00",
+                 * which would cut the C string the handler reads short
+                 * ("p1%00x" would name project "p1") */
+                if (vl <= 0 || strlen(v) != (size_t)vl ||
+                    memchr(path, '+', n)) {
+                    free(v);
                     return 0;
                 }
                 req->params[req->nparams++] = v;

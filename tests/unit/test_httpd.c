@@ -55,8 +55,9 @@ static void
 h_item(struct cm_httpd_req *req, void *arg)
 {
     char out[256];
-    snprintf(out, sizeof out, "%s|%s|%s", cm_httpd_param(req, 0),
-             cm_httpd_param(req, 1), cm_httpd_query(req));
+    const char *a = cm_httpd_param(req, 0), *b = cm_httpd_param(req, 1);
+    snprintf(out, sizeof out, "%s|%s|%s", a ? a : "-", b ? b : "-",
+             cm_httpd_query(req));
     cm_httpd_reply(req, 200, "text/plain", out, strlen(out));
 }
 
@@ -313,6 +314,11 @@ client_cases(void)
     /* params decoded, query kept */
     send_all(fd, "GET /items/a%20b/sub/c?x=1 HTTP/1.1\r\n\r\n");
     HAS(recv_one(fd), "\r\n\r\na b|c|x=1");
+    /* a "%00" in a segment is no param: "a%00b" must not read as "a" */
+    send_all(fd, "GET /items/a%00b/sub/c HTTP/1.1\r\n\r\n");
+    r = recv_one(fd);
+    T_CHECK(strstr(r, "\r\n\r\na|c|") == NULL);
+    HAS(r, "\r\n\r\n-|-|");
     /* deferred reply */
     send_all(fd, "GET /later HTTP/1.1\r\n\r\n");
     HAS(recv_one(fd), "\r\n\r\nlate");
@@ -342,7 +348,7 @@ client_cases(void)
            "route=\"/healthz\",status=\"200\"} 2\n");
     HAS(r, "route=\"unmatched\",status=\"404\"} 1\n");
     HAS(r, "sse_http_request_seconds_count{service=\"test\",node=\"n1\","
-           "route=\"/items\"} 1\n");
+           "route=\"/items\"} 2\n");
     /* HTTP/1.0 without keep-alive closes */
     send_all(fd, "GET /readyz HTTP/1.0\r\n\r\n");
     r = recv_one(fd);
