@@ -301,18 +301,16 @@ out:
     return rc;
 }
 
+/* Inside the MULTI: SREM each socket's members, then DEL the key's set. */
 static int
-run_send_cleanup(struct tw_run *run)
+run_send_cleanup_body(struct tw_run *run)
 {
     char key[CM_KEY_MAX];
     const char *ch;
     size_t i = 0, j;
-    const char *multi[1] = {"MULTI"}, *exec[1] = {"EXEC"};
     const char *del[2] = {"DEL", key};
-    size_t l5[1] = {5}, l4[1] = {4}, dlens[2] = {3, 0};
+    size_t dlens[2] = {3, 0};
 
-    if (run_send(run, 1, multi, l5) != 0)
-        return -1;
     while (i < run->n) {
         if (!tw_member_valid(run->members[i], &ch)) {
             i++;
@@ -329,9 +327,25 @@ run_send_cleanup(struct tw_run *run)
     }
     dlens[1] = (size_t)snprintf(key, sizeof(key), CM_K_KEYSOCKS,
                                 run->job.project_id, run->job.api_key_id);
-    if (run_send(run, 2, del, dlens) != 0)
+    return run_send(run, 2, del, dlens);
+}
+
+static int
+run_send_cleanup(struct tw_run *run)
+{
+    const char *multi[1] = {"MULTI"}, *exec[1] = {"EXEC"};
+    size_t l5[1] = {5}, l4[1] = {4};
+
+    if (run_send(run, 1, multi, l5) != 0)
         return -1;
-    return run_send(run, 1, exec, l4);
+    if (run_send_cleanup_body(run) != 0 || run_send(run, 1, exec, l4) != 0) {
+        /* The link is shared: a MULTI left open (a failed allocation
+         * while the link is up) would queue every later command of every
+         * job, and the next EXEC would run them as one. Close it. */
+        cm_redis_command(run->ctx->redis, NULL, NULL, "DISCARD");
+        return -1;
+    }
+    return 0;
 }
 
 static int
