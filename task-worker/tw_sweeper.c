@@ -2,7 +2,8 @@
  * tw_sweeper.c - timers, not requests: the expiry sweep that turns expired
  * keys into ApiKeyExpired revocations (cm_queue_sweep_expired), the
  * queue-depth gauge, and the dead-gateway sweep of REDIS.md's tracking
- * section. A dead gateway is claimed with ZREM, so one worker cleans it;
+ * section. A dead gateway is claimed with ZREM, only while its beat is
+ * still old, so one worker cleans it and a returning one is left alone;
  * if its cleanup fails, it is put back with score 0 to be swept again.
  */
 #include <stdio.h>
@@ -27,7 +28,18 @@ struct tw_sweeper {
     int expiry_busy, depth_busy, dead_busy;
     char (*tags)[CM_GW_TAG_LEN + 1]; /* dead gateways of this round */
     size_t ntags, next;
+    char upto[32]; /* this round's bound: a beat at or before it is dead */
 };
+
+/* KEYS: gateways zset. ARGV: tag, bound (ms). Claims the gateway (1) only
+ * if its last beat is still at or before the bound: one that beat again
+ * since the round listed it is alive, and its sockets stay tracked. */
+/* clang-format off */
+static const char gw_claim_lua[] =
+    "local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+    "if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end\n"
+    "return redis.call('ZREM', KEYS[1], ARGV[1])\n";
+/* clang-format on */
 
 /* One dead gateway being cleaned. */
 struct gw_sweep {
@@ -304,8 +316,8 @@ sweep_dead_next(struct tw_sweeper *s)
         g->s = s;
         g->pending = 1;
         memcpy(g->tag, s->tags[s->next++], sizeof(g->tag));
-        if (cm_redis_command(ctx->redis, gw_claimed, g, "ZREM %s %s",
-                             CM_K_GATEWAYS, g->tag) == 0)
+        if (cm_redis_command(ctx->redis, gw_claimed, g, "EVAL %s 1 %s %s %s",
+                             gw_claim_lua, CM_K_GATEWAYS, g->tag, s->upto) == 0)
             return;
         free(g);
         break;
@@ -341,13 +353,12 @@ static void
 sweep_dead(struct tw_sweeper *s)
 {
     struct tw_ctx *ctx = s->ctx;
-    char upto[32];
 
-    snprintf(upto, sizeof(upto), "%lld",
+    snprintf(s->upto, sizeof(s->upto), "%lld",
              (long long)(tw_now_ms() - ctx->conf.gateway_dead_ms));
     if (cm_redis_command(ctx->redis, sweep_dead_listed, s,
                          "ZRANGEBYSCORE %s -inf %s LIMIT 0 %lld", CM_K_GATEWAYS,
-                         upto, ctx->conf.sweep_batch) == 0)
+                         s->upto, ctx->conf.sweep_batch) == 0)
         s->dead_busy = 1;
 }
 
