@@ -143,13 +143,16 @@ gw_app_listen_tracked(struct gw_ctx *ctx, int ok, void *arg)
     struct gw_member *m;
 
     if (gw_session_alive(s)) {
-        if (ok)
+        if (ok == 1)
             gw_app_success(s, l->ack_id, "listening to", l->channel);
         else {
             /* Untracked memberships would escape revocation: undo. */
             if ((m = gw_rooms_find(s, l->channel)) != NULL)
                 gw_rooms_leave(ctx->rooms, m);
-            gw_app_error(s, l->ack_id, GW_APP_DOWN);
+            gw_app_error(s, l->ack_id,
+                         ok == GW_TRACK_KEY_GONE
+                             ? "token signing key has been revoked"
+                             : GW_APP_DOWN);
         }
     }
     free(l);

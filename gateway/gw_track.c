@@ -1,8 +1,9 @@
 /*
  * gw_track.c - the connection-tracking writes of private joins
  * (proto/REDIS.md "Connection tracking"). Each change touches both
- * indexes in one MULTI/EXEC so the worker never sees one without the
- * other. Nothing here reads Redis: what to remove comes from memory.
+ * indexes at once (a script for joins, MULTI/EXEC for the rest) so the
+ * worker never sees one without the other. Nothing here reads Redis: what to
+ * remove comes from memory.
  */
 #include "gw_track.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -21,11 +23,43 @@
 /* Longest set member: <kid or sid or pid>|<channel or sid>. */
 #define GW_TRACK_MEMBER_MAX (CM_PROJECT_ID_MAX + CHAN_NAME_MAX + 2)
 
+/* KEYS: apikey sock keysocks gwsocks. ARGV: kid|ch sid|ch pid|sid pid now.
+ * 1 written; 0 when the key is gone, revoked, expired or another
+ * project's (then nothing is written). */
+/* clang-format off */
+static const char gw_track_join_lua[] =
+    "local k = redis.call('HMGET', KEYS[1], 'pid', 'revoked', 'expires')\n"
+    "if not k[1] or k[1] ~= ARGV[4] or k[2] == '1' then return 0 end\n"
+    "local exp = tonumber(k[3]) or 0\n"
+    "if exp > 0 and exp <= tonumber(ARGV[5]) then return 0 end\n"
+    "redis.call('SADD', KEYS[2], ARGV[1])\n"
+    "redis.call('SADD', KEYS[3], ARGV[2])\n"
+    "redis.call('SADD', KEYS[4], ARGV[3])\n"
+    "return 1\n";
+/* clang-format on */
+
 struct gw_track_req {
     struct gw_ctx *ctx;
     gw_track_cb cb;
     void *arg;
 };
+
+static void
+gw_track_join_done(struct cm_redis *r, redisReply *reply, void *arg)
+{
+    struct gw_track_req *q = arg;
+    int ok = reply != NULL && reply->type == REDIS_REPLY_INTEGER;
+
+    if (!ok)
+        cm_warn("tracking write failed",
+                KV_S("error", reply && reply->type == REDIS_REPLY_ERROR
+                                  ? reply->str
+                                  : "redis down"));
+    else if (reply->integer != 1)
+        ok = GW_TRACK_KEY_GONE;
+    q->cb(q->ctx, ok, q->arg);
+    free(q);
+}
 
 static void
 gw_track_exec_done(struct cm_redis *r, redisReply *reply, void *arg)
@@ -96,17 +130,37 @@ gw_track_join(struct gw_ctx *ctx, const struct gw_member *m, gw_track_cb cb,
     char kidch[GW_TRACK_MEMBER_MAX], sidch[GW_TRACK_MEMBER_MAX];
     char pidsid[GW_TRACK_MEMBER_MAX];
 
+    char apikey[CM_KEY_MAX], now[24];
+    struct gw_track_req *q;
+
     gw_track_names(ctx, m, sock, keysocks, gwsocks);
+    snprintf(apikey, sizeof apikey, CM_K_APIKEY, m->kid);
     snprintf(kidch, sizeof kidch, "%s%c%s", m->kid, CM_SEP, m->room->channel);
     snprintf(sidch, sizeof sidch, "%s%c%s", app->sid, CM_SEP, m->room->channel);
     snprintf(pidsid, sizeof pidsid, "%s%c%s", app->project, CM_SEP, app->sid);
-    if (cm_redis_command(ctx->redis, NULL, NULL, "MULTI") != 0 ||
-        gw_track_cmd(ctx, "SADD", sock, kidch) != 0 ||
-        gw_track_cmd(ctx, "SADD", keysocks, sidch) != 0 ||
-        gw_track_cmd(ctx, "SADD", gwsocks, pidsid) != 0)
-        return -1; /* the link dropped: the transaction died with it */
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    const char *argv[] = {"EVAL",       gw_track_join_lua,
+                          "4",          apikey,
+                          sock,         keysocks,
+                          gwsocks,      kidch,
+                          sidch,        pidsid,
+                          app->project, now};
+    size_t lens[sizeof argv / sizeof argv[0]];
+    for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
+        lens[i] = strlen(argv[i]);
+    if ((q = malloc(sizeof *q)) == NULL)
+        return -1;
+    q->ctx = ctx;
+    q->cb = cb;
+    q->arg = arg;
+    if (cm_redis_commandargv(ctx->redis, gw_track_join_done, q,
+                             (int)(sizeof argv / sizeof argv[0]), argv,
+                             lens) != 0) {
+        free(q);
+        return -1;
+    }
     app->tracked = 1;
-    return gw_track_exec(ctx, cb, arg);
+    return 0;
 }
 
 void

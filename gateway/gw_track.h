@@ -12,13 +12,20 @@
 
 struct gw_member;
 
-/* Called once with ok = 1 when EXEC succeeded, 0 when Redis failed. */
+/* Called once with ok = 1 when the write succeeded, 0 when Redis failed,
+ * GW_TRACK_KEY_GONE when the join's signing key was revoked or expired
+ * meanwhile (nothing was written). */
 typedef void (*gw_track_cb)(struct gw_ctx *ctx, int ok, void *arg);
+
+#define GW_TRACK_KEY_GONE (-1)
 
 /*
  * Record a private join of m (m->kid set): both indexes and the gateway's
- * socket set, in one MULTI. Returns 0 when sent (cb called exactly once),
- * -1 when Redis is down (cb not called).
+ * socket set, in one script that first checks that the signing key is
+ * still live. A revocation revokes the key before it reads the key's
+ * sockets, so a join is either seen by it or refused here: none slips
+ * between the two. Returns 0 when sent (cb called exactly once), -1 when
+ * Redis is down (cb not called).
  */
 int gw_track_join(struct gw_ctx *ctx, const struct gw_member *m, gw_track_cb cb,
                   void *arg);
