@@ -29,6 +29,11 @@ struct tw_sweeper {
     char (*tags)[CM_GW_TAG_LEN + 1]; /* dead gateways of this round */
     size_t ntags, next;
     char upto[32]; /* this round's bound: a beat at or before it is dead */
+    /* After a Redis outage every gateway's beat is stale, and the gateways
+     * reconnect on their own backoff: no gateway is judged dead until a
+     * whole SSE_GATEWAY_DEAD_MS has passed with Redis up again. */
+    int in_outage;
+    int64_t outage_end_ms; /* 0: none seen since start */
 };
 
 /* KEYS: gateways zset. ARGV: tag, bound (ms). Claims the gateway (1) only
@@ -372,13 +377,23 @@ sweep_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (ctx->stopping || ctx->closing || !cm_redis_up(ctx->redis))
+    if (!cm_redis_up(ctx->redis)) {
+        s->in_outage = 1;
+        return;
+    }
+    if (s->in_outage) {
+        s->in_outage = 0;
+        s->outage_end_ms = tw_now_ms();
+    }
+    if (ctx->stopping || ctx->closing)
         return;
     if (!s->expiry_busy)
         sweep_expiry(s);
     if (!s->depth_busy && cm_queue_depth(ctx->redis, sweep_depth_done, s) == 0)
         s->depth_busy = 1;
-    if (!s->dead_busy)
+    if (!s->dead_busy &&
+        (s->outage_end_ms == 0 ||
+         tw_now_ms() - s->outage_end_ms >= ctx->conf.gateway_dead_ms))
         sweep_dead(s);
 }
 

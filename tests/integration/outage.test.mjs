@@ -92,3 +92,33 @@ test('Redis outage: 503 while down, everything resumes after, no client lost', a
     clients.forEach((c) => c.close());
   }
 });
+
+test('after a Redis outage longer than SSE_GATEWAY_DEAD_MS, live gateways keep their tracking', async () => {
+  const redis = await startRedis();
+  const pub = await startService('publisher', { redis });
+  const gw = await startService('gateway', { redis });
+  // Gateways beat every 5 s: a dead bound of 6 s, and an outage longer.
+  await startService('worker', { redis, env: { SSE_GATEWAY_DEAD_MS: '6000', SSE_SWEEP_INTERVAL_MS: '100' } });
+  const lk = await setupProject(pub, 'outage2', ['listen']);
+  const sk = await setupProject(pub, 'outage2', ['sign_token']);
+  const tok = (await http('POST', `${pub.url}/v1/publishers/sign`, {
+    body: { channelName: 'private-o' }, headers: { authorization: `Bearer ${sk.key}` },
+  })).body.token;
+  const c = io(gw.url, { auth: { apiKey: lk.key }, transports: ['websocket'] });
+  try {
+    await waitFor(() => c.connected, { what: 'connected' });
+    const ok = await c.timeout(3000).emitWithAck('listen', { channelName: 'private-o', authToken: tok });
+    assert.equal(ok.code, 'Success');
+    const tracked = async () => (await redis.cliRaw('SMEMBERS', `sse:{p:outage2}:keysocks:${sk.id}`)).trim();
+    assert.equal(await tracked(), `${c.id}|private-o`);
+    await redis.cli('SAVE');
+    await redis.stop(true);
+    await sleep(7000);
+    await redis.start();
+    await waitFor(async () => (await ready(gw)) === 200, { timeout: 10000, what: 'gateway back' });
+    await sleep(2500);
+    assert.equal(await tracked(), `${c.id}|private-o`, 'the live gateway was not swept as dead');
+  } finally {
+    c.close();
+  }
+});
