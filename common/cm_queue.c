@@ -35,6 +35,10 @@
     "local K_DELAYED = '" CM_K_Q_DELAYED "'\n"                               \
     "local K_FAILED = '" CM_K_Q_FAILED "'\n"                                 \
     "local K_NOTIFY = '" CM_K_Q_NOTIFY "'\n"                                 \
+    "local function held(jk, attempt)\n"                                     \
+    "  return redis.call('HGET', jk, 'state') == 'active' and\n"             \
+    "    redis.call('HGET', jk, 'attempts') == attempt\n"                    \
+    "end\n"                                                                  \
     "local function wake()\n"                                                \
     "  redis.call('LPUSH', K_NOTIFY, '1')\n"                                 \
     "  redis.call('LTRIM', K_NOTIFY, 0, " Q_STR(Q_NOTIFY_KEEP) " - 1)\n"     \
@@ -131,41 +135,45 @@ static const char q_lua_take[] =
     "end\n"
     "return {}\n";
 
-/* ARGV: jid until_ms. 1, or 0 when the job is not active. */
+/* The attempt number a run was given by take fences it: a run whose lease
+ * ran out while the job was taken again (attempts moved on) can no longer
+ * extend, complete or fail it. */
+
+/* ARGV: jid attempt until_ms. 1, or 0 when this attempt does not hold it. */
 static const char q_lua_extend[] =
     Q_LUA_PRELUDE
-    "if not redis.call('ZSCORE', K_ACTIVE, ARGV[1]) then return 0 end\n"
-    "redis.call('ZADD', K_ACTIVE, ARGV[2], ARGV[1])\n"
+    "if not held(string.format(K_JOB, ARGV[1]), ARGV[2]) then return 0 end\n"
+    "redis.call('ZADD', K_ACTIVE, ARGV[3], ARGV[1])\n"
     "return 1\n";
 
-/* ARGV: jid now_ms. 1, or 0 when the job is not active. */
+/* ARGV: jid attempt now_ms. 1, or 0 when this attempt does not hold it. */
 static const char q_lua_complete[] =
     Q_LUA_PRELUDE
     "local jk = string.format(K_JOB, ARGV[1])\n"
-    "if redis.call('HGET', jk, 'state') ~= 'active' then return 0 end\n"
+    "if not held(jk, ARGV[2]) then return 0 end\n"
     "redis.call('ZREM', K_ACTIVE, ARGV[1])\n"
-    "redis.call('HSET', jk, 'state', 'completed', 'updated_ms', ARGV[2])\n"
+    "redis.call('HSET', jk, 'state', 'completed', 'updated_ms', ARGV[3])\n"
     "redis.call('EXPIRE', jk, " Q_STR(Q_DONE_TTL_S) ")\n"
     "return 1\n";
 
-/* ARGV: jid error now_ms max_attempts backoff_ms. 1 delayed, 2 failed, 0
- * when not active. */
+/* ARGV: jid attempt error now_ms max_attempts backoff_ms. 1 delayed,
+ * 2 failed, 0 when this attempt does not hold the job. */
 static const char q_lua_fail[] =
     Q_LUA_PRELUDE
     "local jk = string.format(K_JOB, ARGV[1])\n"
-    "if redis.call('HGET', jk, 'state') ~= 'active' then return 0 end\n"
+    "if not held(jk, ARGV[2]) then return 0 end\n"
     "redis.call('ZREM', K_ACTIVE, ARGV[1])\n"
-    "local now = tonumber(ARGV[3])\n"
-    "local att = tonumber(redis.call('HGET', jk, 'attempts'))\n"
-    "local max = tonumber(ARGV[4])\n"
-    "redis.call('HSET', jk, 'last_error', ARGV[2], 'updated_ms', ARGV[3],\n"
-    "  'max_attempts', ARGV[4])\n"
+    "local now = tonumber(ARGV[4])\n"
+    "local att = tonumber(ARGV[2])\n"
+    "local max = tonumber(ARGV[5])\n"
+    "redis.call('HSET', jk, 'last_error', ARGV[3], 'updated_ms', ARGV[4],\n"
+    "  'max_attempts', ARGV[5])\n"
     "if att >= max then\n"
     "  redis.call('HSET', jk, 'state', 'failed')\n"
     "  redis.call('ZADD', K_FAILED, now, ARGV[1])\n"
     "  return 2\n"
     "end\n"
-    "local delay = tonumber(ARGV[5]) * 2 ^ (att - 1)\n"
+    "local delay = tonumber(ARGV[6]) * 2 ^ (att - 1)\n"
     "redis.call('HSET', jk, 'state', 'delayed')\n"
     "redis.call('ZADD', K_DELAYED, now + delay, ARGV[1])\n"
     "return 1\n";
@@ -182,14 +190,14 @@ static const char q_lua_failed_list[] =
     "end\n"
     "return out\n";
 
-/* ARGV: jid now_ms. 1, or 0 unless the job is failed. */
+/* ARGV: jid (unused) now_ms. 1, or 0 unless the job is failed. */
 static const char q_lua_retry[] =
     Q_LUA_PRELUDE
     "local jk = string.format(K_JOB, ARGV[1])\n"
     "if redis.call('HGET', jk, 'state') ~= 'failed' then return 0 end\n"
     "redis.call('ZREM', K_FAILED, ARGV[1])\n"
     "redis.call('HSET', jk, 'state', 'waiting', 'attempts', 0,\n"
-    "  'last_error', '', 'worker', '', 'updated_ms', ARGV[2])\n"
+    "  'last_error', '', 'worker', '', 'updated_ms', ARGV[3])\n"
     "local prio = tonumber(redis.call('HGET', jk, 'priority'))\n"
     "redis.call('RPUSH', string.format(K_WAIT, prio), ARGV[1])\n"
     "wake()\n"
@@ -468,52 +476,54 @@ cm_queue_take(struct cm_redis *r, const char *worker_id, int64_t now_ms,
     return q_eval(r, q, q_lua_take, 0, 4, args);
 }
 
-/* The scripts that take (job id, one number) and answer done. */
+/* The scripts that take (job id, attempt, one number) and answer done. */
 static int
 q_job_op(struct cm_redis *r, const char *script, const char *job_id,
-         int64_t num, cm_queue_done_cb cb, void *arg)
+         int attempt, int64_t num, cm_queue_done_cb cb, void *arg)
 {
     struct q_req *q = q_req_new(Q_DONE, (void *)cb, arg);
-    char n[Q_NUM_MAX];
+    char n[Q_NUM_MAX], a[Q_NUM_MAX];
 
     if (q == NULL)
         return -1;
     if (!q_id_valid(job_id, CM_JOB_ID_MAX))
         return q_fail_later(r, q, CM_STORE_NOTFOUND);
+    snprintf(a, sizeof a, "%d", attempt);
     snprintf(n, sizeof n, "%lld", (long long)num);
-    const char *args[] = {job_id, n};
-    return q_eval(r, q, script, 0, 2, args);
+    const char *args[] = {job_id, a, n};
+    return q_eval(r, q, script, 0, 3, args);
 }
 
 int
-cm_queue_extend(struct cm_redis *r, const char *job_id, int64_t until_ms,
-                cm_queue_done_cb cb, void *arg)
+cm_queue_extend(struct cm_redis *r, const char *job_id, int attempt,
+                int64_t until_ms, cm_queue_done_cb cb, void *arg)
 {
-    return q_job_op(r, q_lua_extend, job_id, until_ms, cb, arg);
+    return q_job_op(r, q_lua_extend, job_id, attempt, until_ms, cb, arg);
 }
 
 int
-cm_queue_complete(struct cm_redis *r, const char *job_id, int64_t now_ms,
-                  cm_queue_done_cb cb, void *arg)
+cm_queue_complete(struct cm_redis *r, const char *job_id, int attempt,
+                  int64_t now_ms, cm_queue_done_cb cb, void *arg)
 {
-    return q_job_op(r, q_lua_complete, job_id, now_ms, cb, arg);
+    return q_job_op(r, q_lua_complete, job_id, attempt, now_ms, cb, arg);
 }
 
 int
 cm_queue_retry(struct cm_redis *r, const char *job_id, int64_t now_ms,
                cm_queue_done_cb cb, void *arg)
 {
-    return q_job_op(r, q_lua_retry, job_id, now_ms, cb, arg);
+    return q_job_op(r, q_lua_retry, job_id, 0, now_ms, cb, arg);
 }
 
 int
-cm_queue_fail(struct cm_redis *r, const char *job_id, const char *error,
-              int64_t now_ms, const struct cm_queue_policy *policy,
-              cm_queue_done_cb cb, void *arg)
+cm_queue_fail(struct cm_redis *r, const char *job_id, int attempt,
+              const char *error, int64_t now_ms,
+              const struct cm_queue_policy *policy, cm_queue_done_cb cb,
+              void *arg)
 {
     struct q_req *q = q_req_new(Q_DONE, (void *)cb, arg);
     char now[Q_NUM_MAX], err[CM_JOB_ERR_MAX], max[Q_NUM_MAX],
-        backoff[Q_NUM_MAX];
+        backoff[Q_NUM_MAX], att[Q_NUM_MAX];
 
     if (q == NULL)
         return -1;
@@ -524,8 +534,9 @@ cm_queue_fail(struct cm_redis *r, const char *job_id, const char *error,
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(max, sizeof max, "%d", policy->max_attempts);
     snprintf(backoff, sizeof backoff, "%lld", (long long)policy->backoff_ms);
-    const char *args[] = {job_id, err, now, max, backoff};
-    return q_eval(r, q, q_lua_fail, 0, 5, args);
+    snprintf(att, sizeof att, "%d", attempt);
+    const char *args[] = {job_id, att, err, now, max, backoff};
+    return q_eval(r, q, q_lua_fail, 0, 6, args);
 }
 
 int

@@ -87,19 +87,27 @@ int cm_queue_take(struct cm_redis *r, const char *worker_id, int64_t now_ms,
                   const struct cm_queue_policy *policy, cm_queue_take_cb cb,
                   void *arg);
 
+/*
+ * extend, complete and fail act only for the run that holds the job: the
+ * caller passes the attempt number its take returned (job->attempts).
+ * A run whose lease ran out and whose job was taken again gets
+ * CM_STORE_NOTFOUND and must drop its result.
+ */
+
 /* Extend a running job's lease (long jobs). */
-int cm_queue_extend(struct cm_redis *r, const char *job_id, int64_t until_ms,
-                    cm_queue_done_cb cb, void *arg);
+int cm_queue_extend(struct cm_redis *r, const char *job_id, int attempt,
+                    int64_t until_ms, cm_queue_done_cb cb, void *arg);
 
 /* The job succeeded: leave active, state completed (record kept 24 h). */
-int cm_queue_complete(struct cm_redis *r, const char *job_id, int64_t now_ms,
-                      cm_queue_done_cb cb, void *arg);
+int cm_queue_complete(struct cm_redis *r, const char *job_id, int attempt,
+                      int64_t now_ms, cm_queue_done_cb cb, void *arg);
 
 /* The attempt failed with error: delayed by policy->backoff_ms *
  * 2^(attempts-1), or failed once attempts reach policy->max_attempts. */
-int cm_queue_fail(struct cm_redis *r, const char *job_id, const char *error,
-                  int64_t now_ms, const struct cm_queue_policy *policy,
-                  cm_queue_done_cb cb, void *arg);
+int cm_queue_fail(struct cm_redis *r, const char *job_id, int attempt,
+                  const char *error, int64_t now_ms,
+                  const struct cm_queue_policy *policy, cm_queue_done_cb cb,
+                  void *arg);
 
 /* Failed jobs, newest first, at most limit. */
 int cm_queue_failed_list(struct cm_redis *r, size_t limit, cm_queue_jobs_cb cb,

@@ -103,11 +103,11 @@ run_end(struct tw_run *run)
         return;
     }
     if (run->err[0] == '\0')
-        rc = cm_queue_complete(ctx->redis, run->job.id, tw_now_ms(),
-                               run_completed, run);
+        rc = cm_queue_complete(ctx->redis, run->job.id, run->job.attempts,
+                               tw_now_ms(), run_completed, run);
     else
-        rc = cm_queue_fail(ctx->redis, run->job.id, run->err, tw_now_ms(),
-                           &ctx->policy, run_failed, run);
+        rc = cm_queue_fail(ctx->redis, run->job.id, run->job.attempts, run->err,
+                           tw_now_ms(), &ctx->policy, run_failed, run);
     if (rc != 0)
         run_finish(run, TW_OUTCOME_ABANDONED);
 }
@@ -141,7 +141,7 @@ run_lease_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (ctx->closing)
         return;
-    cm_queue_extend(ctx->redis, run->job.id,
+    cm_queue_extend(ctx->redis, run->job.id, run->job.attempts,
                     tw_now_ms() + ctx->conf.job_lease_ms, run_extend_done, ctx);
 }
 

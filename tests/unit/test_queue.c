@@ -98,6 +98,9 @@ enqueue(const char *type, const char *kid, int64_t now)
     return res.rc;
 }
 
+/* The attempt number of the last successful take. */
+static int taken_attempt;
+
 static int
 take(int64_t now, int64_t lease)
 {
@@ -107,16 +110,26 @@ take(int64_t now, int64_t lease)
     pol.lease_ms = lease;
     T_EQ_INT(cm_queue_take(rd, "w1", now, &pol, take_cb, NULL), 0);
     wait_cb();
+    if (res.rc == CM_STORE_OK)
+        taken_attempt = res.job.attempts;
     return res.rc;
 }
 
+/* Complete as the run that holds attempt. */
+static int
+complete_as(const char *id, int attempt, int64_t now)
+{
+    reset();
+    T_EQ_INT(cm_queue_complete(rd, id, attempt, now, done_cb, NULL), 0);
+    wait_cb();
+    return res.rc;
+}
+
+/* Complete or fail as the run of the last take. */
 static int
 complete(const char *id, int64_t now)
 {
-    reset();
-    T_EQ_INT(cm_queue_complete(rd, id, now, done_cb, NULL), 0);
-    wait_cb();
-    return res.rc;
+    return complete_as(id, taken_attempt, now);
 }
 
 static int
@@ -125,7 +138,9 @@ fail(const char *id, int64_t now)
     reset();
     struct cm_queue_policy pol = CM_QUEUE_POLICY_DEFAULT;
 
-    T_EQ_INT(cm_queue_fail(rd, id, "boom", now, &pol, done_cb, NULL), 0);
+    T_EQ_INT(
+        cm_queue_fail(rd, id, taken_attempt, "boom", now, &pol, done_cb, NULL),
+        0);
     wait_cb();
     return res.rc;
 }
@@ -268,14 +283,22 @@ test_lease(void)
     T_EQ_STR(res.job.id, "rev-d-kid3");
     T_EQ_INT(res.job.attempts, 2);
 
+    /* The first run, whose lease ran out, can neither extend nor finish
+     * the job the second run now holds. */
+    reset();
+    T_EQ_INT(cm_queue_extend(rd, "rev-d-kid3", 1, 90000, done_cb, NULL), 0);
+    wait_cb();
+    T_EQ_INT(res.rc, CM_STORE_NOTFOUND);
+    T_EQ_INT(complete_as("rev-d-kid3", 1, 51001), CM_STORE_NOTFOUND);
+
     /* Extending keeps it. */
     reset();
-    T_EQ_INT(cm_queue_extend(rd, "rev-d-kid3", 90000, done_cb, NULL), 0);
+    T_EQ_INT(cm_queue_extend(rd, "rev-d-kid3", 2, 90000, done_cb, NULL), 0);
     wait_cb();
     T_EQ_INT(res.rc, CM_STORE_OK);
     T_EQ_INT(take(80000, 1000), CM_STORE_NOTFOUND);
     reset();
-    T_EQ_INT(cm_queue_extend(rd, "rev-x-none", 90000, done_cb, NULL), 0);
+    T_EQ_INT(cm_queue_extend(rd, "rev-x-none", 1, 90000, done_cb, NULL), 0);
     wait_cb();
     T_EQ_INT(res.rc, CM_STORE_NOTFOUND);
     T_EQ_INT(complete("rev-d-kid3", 80001), CM_STORE_OK);
