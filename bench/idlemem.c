@@ -43,7 +43,8 @@ struct im_conn {
     int up;
 };
 
-static long im_rss_kb(int pid)
+static long
+im_rss_kb(int pid)
 {
     char path[64], line[256];
     long kb = -1;
@@ -59,8 +60,8 @@ static long im_rss_kb(int pid)
     return kb;
 }
 
-static void im_send(struct bufferevent *bev, uint8_t op, const char *p,
-                    size_t len)
+static void
+im_send(struct bufferevent *bev, uint8_t op, const char *p, size_t len)
 {
     uint8_t buf[512];
     uint8_t mask[4];
@@ -72,7 +73,8 @@ static void im_send(struct bufferevent *bev, uint8_t op, const char *p,
         bufferevent_write(bev, buf, n);
 }
 
-static void im_fail(struct im_conn *c, struct bufferevent *bev)
+static void
+im_fail(struct im_conn *c, struct bufferevent *bev)
 {
     struct im *im = c->im;
 
@@ -86,8 +88,9 @@ static void im_fail(struct im_conn *c, struct bufferevent *bev)
 }
 
 /* One server frame (unmasked). */
-static void im_frame(struct im_conn *c, struct bufferevent *bev, int op,
-                     const char *p, size_t len)
+static void
+im_frame(struct im_conn *c, struct bufferevent *bev, int op, const char *p,
+         size_t len)
 {
     struct im *im = c->im;
     char connect[256];
@@ -100,8 +103,8 @@ static void im_frame(struct im_conn *c, struct bufferevent *bev, int op,
         im_send(bev, WS_OP_TEXT, connect, (size_t)n);
     } else if (op == WS_OP_TEXT && len == 1 && p[0] == '2') {
         im_send(bev, WS_OP_TEXT, "3", 1);
-    } else if (op == WS_OP_TEXT && len >= 2 && memcmp(p, "40", 2) == 0
-               && !c->up) {
+    } else if (op == WS_OP_TEXT && len >= 2 && memcmp(p, "40", 2) == 0 &&
+               !c->up) {
         c->up = 1;
         im->inflight--;
         im->up++;
@@ -112,7 +115,8 @@ static void im_frame(struct im_conn *c, struct bufferevent *bev, int op,
     }
 }
 
-static void im_read(struct bufferevent *bev, void *arg)
+static void
+im_read(struct bufferevent *bev, void *arg)
 {
     struct im_conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
@@ -123,8 +127,8 @@ static void im_read(struct bufferevent *bev, void *arg)
 
         if (e.pos < 0)
             return;
-        if (evbuffer_copyout(in, status, 12) != 12
-            || memcmp(status, "HTTP/1.1 101", 12) != 0) {
+        if (evbuffer_copyout(in, status, 12) != 12 ||
+            memcmp(status, "HTTP/1.1 101", 12) != 0) {
             im_fail(c, bev);
             return;
         }
@@ -160,7 +164,8 @@ static void im_read(struct bufferevent *bev, void *arg)
     }
 }
 
-static void im_event(struct bufferevent *bev, short what, void *arg)
+static void
+im_event(struct bufferevent *bev, short what, void *arg)
 {
     struct im_conn *c = arg;
     char req[256];
@@ -182,7 +187,8 @@ static void im_event(struct bufferevent *bev, short what, void *arg)
     im_fail(c, bev);
 }
 
-static int im_open_one(struct im *im)
+static int
+im_open_one(struct im *im)
 {
     struct sockaddr_in src = {.sin_family = AF_INET};
     struct im_conn *c = calloc(1, sizeof(*c));
@@ -194,7 +200,8 @@ static int im_open_one(struct im *im)
         return -1;
     }
     /* spread over 127.0.0.10.. so no source runs out of ports */
-    src.sin_addr.s_addr = htonl(0x7f00000a + (uint32_t)(im->opened / IM_PER_SOURCE));
+    src.sin_addr.s_addr =
+        htonl(0x7f00000a + (uint32_t)(im->opened / IM_PER_SOURCE));
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
         close(fd);
@@ -217,7 +224,8 @@ static int im_open_one(struct im *im)
     return 0;
 }
 
-static void im_tick(evutil_socket_t fd, short what, void *arg)
+static void
+im_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct im *im = arg;
     time_t now = time(NULL);
@@ -238,13 +246,15 @@ static void im_tick(evutil_socket_t fd, short what, void *arg)
         long rss1 = im_rss_kb(im->pid);
 
         printf("connections=%d failed=%d rss_before_kb=%ld rss_after_kb=%ld "
-               "bytes_per_connection=%.0f\n", im->up, im->failed, im->rss0,
-               rss1, im->up > 0 ? (rss1 - im->rss0) * 1024.0 / im->up : 0.0);
+               "bytes_per_connection=%.0f\n",
+               im->up, im->failed, im->rss0, rss1,
+               im->up > 0 ? (rss1 - im->rss0) * 1024.0 / im->up : 0.0);
         event_base_loopbreak(im->base);
     }
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     struct im im = {.n = 10000, .settle = 3};
     const char *host = "127.0.0.1";
@@ -265,16 +275,18 @@ int main(int argc, char **argv)
         else if (v != NULL && strcmp(argv[i], "--settle") == 0)
             im.settle = atoi(v), i++;
         else {
-            fprintf(stderr, "usage: SSE_API_KEY=key %s --pid PID [--host H] "
-                    "[--port P] [-n N] [--settle S]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: SSE_API_KEY=key %s --pid PID [--host H] "
+                    "[--port P] [-n N] [--settle S]\n",
+                    argv[0]);
             return 2;
         }
     }
     im.key = getenv("SSE_API_KEY");
-    if (im.pid <= 0 || im.key == NULL || im.n <= 0
-        || (im.rss0 = im_rss_kb(im.pid)) < 0) {
+    if (im.pid <= 0 || im.key == NULL || im.n <= 0 ||
+        (im.rss0 = im_rss_kb(im.pid)) < 0) {
         fprintf(stderr, "idlemem: need --pid of a running gateway, "
-                "SSE_API_KEY and -n > 0\n");
+                        "SSE_API_KEY and -n > 0\n");
         return 2;
     }
     im.dst.sin_family = AF_INET;

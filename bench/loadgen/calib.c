@@ -41,16 +41,16 @@ struct calib_ctx;
 struct calib_conn {
     struct calib_ctx *ctx;
     int fd;
-    int ws;                  /* 1 after the upgrade */
-    int chan;                /* channel index it listens to, or -1 */
-    struct event rev;        /* read event, embedded: no extra allocation */
-    struct event *wev;       /* only while output is backed up */
-    struct evbuffer *out;    /* only while output is backed up */
-    uint8_t *pend;           /* unparsed input, only when a read split it */
+    int ws;               /* 1 after the upgrade */
+    int chan;             /* channel index it listens to, or -1 */
+    struct event rev;     /* read event, embedded: no extra allocation */
+    struct event *wev;    /* only while output is backed up */
+    struct evbuffer *out; /* only while output is backed up */
+    uint8_t *pend;        /* unparsed input, only when a read split it */
     size_t pend_len;
     struct ws_parser wsp;
     LIST_ENTRY(calib_conn) sub;
-    LIST_ENTRY(calib_conn) all;  /* every connection, freed at exit */
+    LIST_ENTRY(calib_conn) all; /* every connection, freed at exit */
 };
 
 LIST_HEAD(calib_subs, calib_conn);
@@ -72,7 +72,8 @@ struct calib_ctx {
     uint8_t frame[CALIB_FRAME_MAX + WS_MAX_HEADER + 1];
 };
 
-static void conn_free(struct calib_conn *c)
+static void
+conn_free(struct calib_conn *c)
 {
     if (c->chan >= 0)
         LIST_REMOVE(c, sub);
@@ -88,7 +89,8 @@ static void conn_free(struct calib_conn *c)
     free(c);
 }
 
-static void conn_writable(evutil_socket_t fd, short what, void *arg)
+static void
+conn_writable(evutil_socket_t fd, short what, void *arg)
 {
     struct calib_conn *c = arg;
 
@@ -101,7 +103,8 @@ static void conn_writable(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Send now; queue only what the kernel did not take. Returns 0 or -1. */
-static int conn_send(struct calib_conn *c, const void *data, size_t len)
+static int
+conn_send(struct calib_conn *c, const void *data, size_t len)
 {
     ssize_t n = 0;
 
@@ -127,7 +130,8 @@ static int conn_send(struct calib_conn *c, const void *data, size_t len)
     return event_add(c->wev, NULL);
 }
 
-static int conn_send_text(struct calib_conn *c, const char *s, size_t len)
+static int
+conn_send_text(struct calib_conn *c, const char *s, size_t len)
 {
     uint8_t buf[WS_MAX_HEADER + 512];
     size_t n = ws_frame_encode(buf, sizeof(buf), 1, WS_OP_TEXT, s, len, NULL);
@@ -135,8 +139,8 @@ static int conn_send_text(struct calib_conn *c, const char *s, size_t len)
     return n <= sizeof(buf) ? conn_send(c, buf, n) : -1;
 }
 
-static int chan_find(struct calib_ctx *ctx, const char *name, size_t len,
-                     int create)
+static int
+chan_find(struct calib_ctx *ctx, const char *name, size_t len, int create)
 {
     int i;
 
@@ -154,7 +158,8 @@ static int chan_find(struct calib_ctx *ctx, const char *name, size_t len,
 }
 
 /* Publish: encode the frame once, one send() per subscriber. */
-static int calib_publish(struct calib_conn *c, const char *body, size_t len)
+static int
+calib_publish(struct calib_conn *c, const char *body, size_t len)
 {
     struct calib_ctx *ctx = c->ctx;
     struct proto_span name, payload;
@@ -185,24 +190,28 @@ static int calib_publish(struct calib_conn *c, const char *body, size_t len)
     ctx->events++;
     if (ch >= 0)
         LIST_FOREACH_SAFE(s, &ctx->chans[ch].subs, sub, next)
-            if (conn_send(s, ctx->frame + WS_MAX_HEADER - hl, hl + 1 + plen) != 0)
-                conn_free(s);
-    rn = snprintf(reply, sizeof(reply), "{\"id\":\"%lu\",\"channelName\":\"%.*s\"}",
-                  ctx->events, (int)name.len, name.p);
+    if (conn_send(s, ctx->frame + WS_MAX_HEADER - hl, hl + 1 + plen) != 0)
+        conn_free(s);
+    rn = snprintf(reply, sizeof(reply),
+                  "{\"id\":\"%lu\",\"channelName\":\"%.*s\"}", ctx->events,
+                  (int)name.len, name.p);
     n = snprintf(resp, sizeof(resp),
                  "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
-                 "Content-Length: %d\r\n\r\n%s", rn, reply);
+                 "Content-Length: %d\r\n\r\n%s",
+                 rn, reply);
     return conn_send(c, resp, (size_t)n) == 0 ? 201 : -1;
 }
 
-static int calib_upgrade(struct calib_conn *c, const struct http_request *req)
+static int
+calib_upgrade(struct calib_conn *c, const struct http_request *req)
 {
     const struct http_header *k =
         http_header_find(req->headers, req->nheaders, "Sec-WebSocket-Key");
     char accept[29], resp[256], open[256];
     int n;
 
-    if (k == NULL || ws_accept_key(k->value.p, k->value.len, accept) != PROTO_OK)
+    if (k == NULL ||
+        ws_accept_key(k->value.p, k->value.len, accept) != PROTO_OK)
         return 400;
     n = snprintf(resp, sizeof(resp),
                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -220,7 +229,8 @@ static int calib_upgrade(struct calib_conn *c, const struct http_request *req)
 }
 
 /* One HTTP request at buf. Returns bytes consumed, 0 for more, -1 close. */
-static ssize_t calib_http(struct calib_conn *c, const char *buf, size_t len)
+static ssize_t
+calib_http(struct calib_conn *c, const char *buf, size_t len)
 {
     struct http_header hdrs[32];
     struct http_request req = {.headers = hdrs, .nheaders = 32};
@@ -255,8 +265,10 @@ static ssize_t calib_http(struct calib_conn *c, const char *buf, size_t len)
         return -1;
     if (st != 201) {
         char r[160];
-        int n = snprintf(r, sizeof(r), "HTTP/1.1 %d %s\r\nContent-Length: 0"
-                         "\r\n\r\n", st, http_reason(st));
+        int n = snprintf(r, sizeof(r),
+                         "HTTP/1.1 %d %s\r\nContent-Length: 0"
+                         "\r\n\r\n",
+                         st, http_reason(st));
         if (conn_send(c, r, (size_t)n) != 0)
             return -1;
     }
@@ -264,11 +276,12 @@ static ssize_t calib_http(struct calib_conn *c, const char *buf, size_t len)
 }
 
 /* One Engine.IO packet from a client. Returns 0 or -1 (close). */
-static int calib_packet(struct calib_conn *c, const char *s, size_t len)
+static int
+calib_packet(struct calib_conn *c, const char *s, size_t len)
 {
     struct calib_ctx *ctx = c->ctx;
-    static const char ok[] =
-        "42[\"system_message\",{\"code\":\"Success\",\"message\":\"listening\"}]";
+    static const char ok[] = "42[\"system_message\",{\"code\":\"Success\","
+                             "\"message\":\"listening\"}]";
     char kbuf[300], ack[64];
     struct proto_span name;
     const char *obj;
@@ -278,7 +291,8 @@ static int calib_packet(struct calib_conn *c, const char *s, size_t len)
         n = snprintf(kbuf, sizeof(kbuf), "\"apiKey\":\"%s\"", ctx->key);
         if (memmem(s, len, kbuf, (size_t)n) == NULL)
             return conn_send_text(c, "44{\"message\":\"invalid key\"}", 27);
-        n = snprintf(ack, sizeof(ack), "40{\"sid\":\"c%019lu\"}", ++ctx->next_sid);
+        n = snprintf(ack, sizeof(ack), "40{\"sid\":\"c%019lu\"}",
+                     ++ctx->next_sid);
         return conn_send_text(c, ack, (size_t)n);
     }
     if (len > 12 && memcmp(s, "42[\"listen\",", 12) == 0) {
@@ -300,7 +314,8 @@ static int calib_packet(struct calib_conn *c, const char *s, size_t len)
     return 0; /* "3" pongs and anything else: nothing to do */
 }
 
-static ssize_t calib_ws(struct calib_conn *c, uint8_t *buf, size_t len)
+static ssize_t
+calib_ws(struct calib_conn *c, uint8_t *buf, size_t len)
 {
     struct ws_event ev;
     ssize_t n = ws_parser_feed(&c->wsp, buf, len, &ev);
@@ -316,7 +331,8 @@ static ssize_t calib_ws(struct calib_conn *c, uint8_t *buf, size_t len)
     return n;
 }
 
-static void conn_readable(evutil_socket_t fd, short what, void *arg)
+static void
+conn_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct calib_conn *c = arg;
     struct calib_ctx *ctx = c->ctx;
@@ -370,8 +386,9 @@ static void conn_readable(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
-                      struct sockaddr *sa, int salen, void *arg)
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+          int salen, void *arg)
 {
     struct calib_ctx *ctx = arg;
     struct calib_conn *c = calloc(1, sizeof(*c));
@@ -386,16 +403,19 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     c->chan = -1;
     LIST_INSERT_HEAD(&ctx->conns, c, all);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    event_assign(&c->rev, ctx->base, fd, EV_READ | EV_PERSIST, conn_readable, c);
+    event_assign(&c->rev, ctx->base, fd, EV_READ | EV_PERSIST, conn_readable,
+                 c);
     event_add(&c->rev, NULL);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
 {
     event_base_loopbreak(arg);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     static struct calib_ctx ctx;
     struct sockaddr_in sa;
@@ -413,9 +433,10 @@ int main(int argc, char **argv)
         else if (ch == 'k')
             ctx.key = optarg;
         else {
-            fprintf(ch == 'h' ? stdout : stderr,
-                    "usage: sse-calib [-a 127.0.0.1:8090] [-k key]\n"
-                    "  the calibration fan-out of bench/ (see bench/README.md)\n");
+            fprintf(
+                ch == 'h' ? stdout : stderr,
+                "usage: sse-calib [-a 127.0.0.1:8090] [-k key]\n"
+                "  the calibration fan-out of bench/ (see bench/README.md)\n");
             return ch == 'h' ? 0 : 2;
         }
     }

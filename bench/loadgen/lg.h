@@ -45,19 +45,19 @@ uint64_t lg_hist_quantile(const struct lg_hist *h, double q);
 #define LG_MAX_SOURCES 64
 #define LG_URL_MAX 512
 #define LG_KEY_MAX 256
-#define LG_FRAME_MAX (1u << 20) /* largest server frame accepted */
-#define LG_HEAD_MAX 8192        /* largest HTTP response head */
-#define LG_READ_CHUNK 65536     /* one recv() at most */
+#define LG_FRAME_MAX (1u << 20)  /* largest server frame accepted */
+#define LG_HEAD_MAX 8192         /* largest HTTP response head */
+#define LG_READ_CHUNK 65536      /* one recv() at most */
 #define LG_PUB_RECONNECT_MAX 100 /* reconnects in a row, no answer between */
 
 enum lg_cstate {
-    LG_CS_IDLE = 0,   /* not started */
-    LG_CS_TCP,        /* TCP connect under way */
-    LG_CS_UPGRADE,    /* GET sent, waiting for 101 */
-    LG_CS_OPEN,       /* waiting for Engine.IO open "0{...}" */
-    LG_CS_CONNECT,    /* "40{apiKey}" sent, waiting for "40{sid}" */
-    LG_CS_LISTEN,     /* listen sent, waiting for its system_message */
-    LG_CS_READY,      /* member of the channel */
+    LG_CS_IDLE = 0, /* not started */
+    LG_CS_TCP,      /* TCP connect under way */
+    LG_CS_UPGRADE,  /* GET sent, waiting for 101 */
+    LG_CS_OPEN,     /* waiting for Engine.IO open "0{...}" */
+    LG_CS_CONNECT,  /* "40{apiKey}" sent, waiting for "40{sid}" */
+    LG_CS_LISTEN,   /* listen sent, waiting for its system_message */
+    LG_CS_READY,    /* member of the channel */
     LG_CS_DEAD,
 };
 
@@ -66,12 +66,12 @@ struct lg_ctx;
 struct lg_client {
     struct lg_ctx *ctx;
     int fd;
-    struct event ev;      /* embedded: one allocation per client */
+    struct event ev; /* embedded: one allocation per client */
     enum lg_cstate state;
     unsigned idx;
-    uint8_t *pend;        /* unparsed input, only when a read split it */
+    uint8_t *pend; /* unparsed input, only when a read split it */
     size_t pend_len;
-    uint8_t *seen;        /* bitmap of sequence numbers received */
+    uint8_t *seen; /* bitmap of sequence numbers received */
     uint64_t received;
     uint64_t duplicates;
     uint64_t out_of_range;
@@ -80,8 +80,8 @@ struct lg_client {
 struct lg_pubconn {
     struct lg_ctx *ctx;
     struct bufferevent *bev;
-    int busy;             /* a request is in flight */
-    uint64_t seq;         /* its sequence number */
+    int busy;     /* a request is in flight */
+    uint64_t seq; /* its sequence number */
 };
 
 struct lg_opts {
@@ -90,11 +90,11 @@ struct lg_opts {
     char key[LG_KEY_MAX];         /* listen key */
     char publish_key[LG_KEY_MAX];
     char channel[256];
-    char token[1024];             /* channel token for a private channel */
+    char token[1024]; /* channel token for a private channel */
     unsigned clients;
-    double rate;                  /* events/s; 0 = idle (memory runs) */
-    double seconds;               /* publishing (or idle holding) time */
-    double drain;                 /* max wait for stragglers after it */
+    double rate;    /* events/s; 0 = idle (memory runs) */
+    double seconds; /* publishing (or idle holding) time */
+    double drain;   /* max wait for stragglers after it */
     double connect_timeout;
     unsigned connect_concurrency; /* handshakes in flight at once */
     unsigned pub_conns;           /* keep-alive publisher connections */
@@ -112,28 +112,28 @@ struct lg_ctx {
     char pub_path[LG_URL_MAX];
 
     struct lg_client *clients;
-    unsigned next_client;   /* next to start */
-    unsigned inflight;      /* handshakes under way */
+    unsigned next_client; /* next to start */
+    unsigned inflight;    /* handshakes under way */
     unsigned ready;
-    unsigned armed;         /* clients ready when publishing began */
+    unsigned armed; /* clients ready when publishing began */
     unsigned dead;
     unsigned connect_errors;
-    unsigned disconnects;   /* ready clients lost during the run */
+    unsigned disconnects; /* ready clients lost during the run */
     char first_error[160];
-    uint64_t seq_cap;       /* bitmap size in sequence numbers */
+    uint64_t seq_cap; /* bitmap size in sequence numbers */
     uint32_t rng;
 
     struct lg_pubconn *pubs;
-    uint8_t *pub_ok;        /* bitmap of sequence numbers answered 2xx */
+    uint8_t *pub_ok; /* bitmap of sequence numbers answered 2xx */
     uint64_t pub_sent;
     uint64_t pub_ok_count;
     uint64_t pub_errors;
     unsigned pub_reconnects;  /* connections the server closed, in all */
     unsigned pub_fail_streak; /* reconnects since the last 2xx */
-    uint64_t pub_lag_max;   /* most events behind schedule at once */
-    uint64_t pub_total;     /* events to send in all */
-    uint64_t pub_due_prev;  /* events due at the previous tick */
-    uint64_t t_pub_start;   /* ns, CLOCK_MONOTONIC */
+    uint64_t pub_lag_max;     /* most events behind schedule at once */
+    uint64_t pub_total;       /* events to send in all */
+    uint64_t pub_due_prev;    /* events due at the previous tick */
+    uint64_t t_pub_start;     /* ns, CLOCK_MONOTONIC */
     uint64_t t_pub_end;
     uint64_t t_last_delivery;
     int publishing;
@@ -143,7 +143,7 @@ struct lg_ctx {
     uint8_t rbuf[LG_READ_CHUNK]; /* every client reads into this */
     uint64_t deliveries;
     uint64_t bad_messages;
-    uint64_t removed;       /* RemovedFromChannel system messages */
+    uint64_t removed; /* RemovedFromChannel system messages */
 };
 
 /* CLOCK_MONOTONIC in ns: the clock of every "t" in a payload. */

@@ -21,7 +21,8 @@
 
 static void client_readable(evutil_socket_t fd, short what, void *arg);
 
-static void client_kill(struct lg_client *c, const char *why)
+static void
+client_kill(struct lg_client *c, const char *why)
 {
     struct lg_ctx *ctx = c->ctx;
 
@@ -50,7 +51,8 @@ static void client_kill(struct lg_client *c, const char *why)
 
 /* Small writes straight to the socket: a client only sends the upgrade,
  * three short packets and pongs, which never fill a send buffer. */
-static int client_send(struct lg_client *c, const void *data, size_t len)
+static int
+client_send(struct lg_client *c, const void *data, size_t len)
 {
     ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -62,7 +64,8 @@ static int client_send(struct lg_client *c, const void *data, size_t len)
 
 /* A socket bound to the next source address before connect, so that N
  * clients spread their ephemeral ports over several 127.0.0.x. */
-static int client_socket(struct lg_ctx *ctx, unsigned idx)
+static int
+client_socket(struct lg_ctx *ctx, unsigned idx)
 {
     struct sockaddr_in src;
     int fd, one = 1;
@@ -87,7 +90,8 @@ static int client_socket(struct lg_ctx *ctx, unsigned idx)
 }
 
 /* The TCP connect finished: send the upgrade, then wait for reads. */
-static void client_connected(evutil_socket_t fd, short what, void *arg)
+static void
+client_connected(evutil_socket_t fd, short what, void *arg)
 {
     struct lg_client *c = arg;
     struct lg_ctx *ctx = c->ctx;
@@ -103,7 +107,8 @@ static void client_connected(evutil_socket_t fd, short what, void *arg)
         return;
     }
     for (i = 0; i < sizeof(nonce); i++)
-        nonce[i] = (uint8_t)((ctx->rng = ctx->rng * 1103515245u + 12345u) >> 16);
+        nonce[i] =
+            (uint8_t)((ctx->rng = ctx->rng * 1103515245u + 12345u) >> 16);
     if (b64_encode(nonce, sizeof(nonce), key, sizeof(key)) == 0) {
         client_kill(c, "websocket key");
         return;
@@ -116,20 +121,23 @@ static void client_connected(evutil_socket_t fd, short what, void *arg)
     if (client_send(c, req, (size_t)n) != 0)
         return;
     c->state = LG_CS_UPGRADE;
-    event_assign(&c->ev, ctx->base, fd, EV_READ | EV_PERSIST, client_readable, c);
+    event_assign(&c->ev, ctx->base, fd, EV_READ | EV_PERSIST, client_readable,
+                 c);
     event_add(&c->ev, NULL);
 }
 
 /* Returns 0, or -1 with nothing left open (state still LG_CS_IDLE). */
-static int client_start(struct lg_ctx *ctx, struct lg_client *c)
+static int
+client_start(struct lg_ctx *ctx, struct lg_client *c)
 {
     c->fd = client_socket(ctx, c->idx);
     if (c->fd < 0)
         return -1;
     if ((connect(c->fd, (struct sockaddr *)&ctx->ws_addr,
-                 sizeof(ctx->ws_addr)) != 0 && errno != EINPROGRESS) ||
-        event_assign(&c->ev, ctx->base, c->fd, EV_WRITE, client_connected,
-                     c) != 0 ||
+                 sizeof(ctx->ws_addr)) != 0 &&
+         errno != EINPROGRESS) ||
+        event_assign(&c->ev, ctx->base, c->fd, EV_WRITE, client_connected, c) !=
+            0 ||
         event_add(&c->ev, NULL) != 0) {
         int e = errno;
         close(c->fd);
@@ -140,7 +148,8 @@ static int client_start(struct lg_ctx *ctx, struct lg_client *c)
     return 0;
 }
 
-void lg_clients_pump(struct lg_ctx *ctx)
+void
+lg_clients_pump(struct lg_ctx *ctx)
 {
     while (ctx->inflight < ctx->o.connect_concurrency &&
            ctx->next_client < ctx->o.clients) {
@@ -155,7 +164,8 @@ void lg_clients_pump(struct lg_ctx *ctx)
     }
 }
 
-int lg_clients_arm(struct lg_ctx *ctx)
+int
+lg_clients_arm(struct lg_ctx *ctx)
 {
     unsigned i;
     size_t bytes = (size_t)(ctx->seq_cap + 7) / 8;
@@ -172,7 +182,8 @@ int lg_clients_arm(struct lg_ctx *ctx)
     return 0;
 }
 
-void lg_clients_free(struct lg_ctx *ctx)
+void
+lg_clients_free(struct lg_ctx *ctx)
 {
     unsigned i;
 
@@ -190,7 +201,8 @@ void lg_clients_free(struct lg_ctx *ctx)
 }
 
 /* Parse the unsigned decimal after `name` in s[0..len); -1 if absent. */
-static int64_t find_u64(const char *s, size_t len, const char *name)
+static int64_t
+find_u64(const char *s, size_t len, const char *name)
 {
     const char *p = memmem(s, len, name, strlen(name));
     const char *end = s + len;
@@ -206,8 +218,8 @@ static int64_t find_u64(const char *s, size_t len, const char *name)
     return v;
 }
 
-static void client_on_event(struct lg_client *c, const char *s, size_t len,
-                            uint64_t now)
+static void
+client_on_event(struct lg_client *c, const char *s, size_t len, uint64_t now)
 {
     struct lg_ctx *ctx = c->ctx;
     int64_t seq = find_u64(s, len, "\"seq\":");
@@ -230,8 +242,8 @@ static void client_on_event(struct lg_client *c, const char *s, size_t len,
     c->seen[seq >> 3] |= (uint8_t)(1u << (seq & 7));
 }
 
-static void client_on_listen_reply(struct lg_client *c, const char *s,
-                                   size_t len)
+static void
+client_on_listen_reply(struct lg_client *c, const char *s, size_t len)
 {
     if (memmem(s, len, "\"code\":\"Success\"", 16) == NULL) {
         char msg[160];
@@ -247,8 +259,8 @@ static void client_on_listen_reply(struct lg_client *c, const char *s,
 }
 
 /* One Engine.IO packet (one text frame). */
-static void client_on_packet(struct lg_client *c, const char *s, size_t len,
-                             uint64_t now)
+static void
+client_on_packet(struct lg_client *c, const char *s, size_t len, uint64_t now)
 {
     struct lg_ctx *ctx = c->ctx;
     char buf[1400];
@@ -291,8 +303,8 @@ static void client_on_packet(struct lg_client *c, const char *s, size_t len,
 }
 
 /* The 101 answer. Returns bytes consumed, 0 for more, -1 bad. */
-static ssize_t client_upgrade(struct lg_client *c, const char *buf,
-                              size_t len)
+static ssize_t
+client_upgrade(struct lg_client *c, const char *buf, size_t len)
 {
     struct http_header hdrs[32];
     struct http_response res = {.headers = hdrs, .nheaders = 32};
@@ -312,8 +324,8 @@ static ssize_t client_upgrade(struct lg_client *c, const char *buf,
 }
 
 /* One server frame at buf. Returns bytes consumed, 0 need more, -1 bad. */
-static ssize_t client_frame(struct lg_client *c, const uint8_t *buf,
-                            size_t len, uint64_t now)
+static ssize_t
+client_frame(struct lg_client *c, const uint8_t *buf, size_t len, uint64_t now)
 {
     size_t hl = 2;
     uint64_t plen;
@@ -361,8 +373,8 @@ static ssize_t client_frame(struct lg_client *c, const uint8_t *buf,
 }
 
 /* Parse what is whole in buf; returns bytes consumed or -1 (killed). */
-static ssize_t client_parse(struct lg_client *c, const uint8_t *buf,
-                            size_t len, uint64_t now)
+static ssize_t
+client_parse(struct lg_client *c, const uint8_t *buf, size_t len, uint64_t now)
 {
     size_t off = 0;
     ssize_t n;
@@ -384,7 +396,8 @@ static ssize_t client_parse(struct lg_client *c, const uint8_t *buf,
 }
 
 /* Keep the unparsed tail of a read (rare: a frame split across reads). */
-static int client_keep(struct lg_client *c, const uint8_t *tail, size_t len)
+static int
+client_keep(struct lg_client *c, const uint8_t *tail, size_t len)
 {
     uint8_t *p;
 
@@ -408,7 +421,8 @@ static int client_keep(struct lg_client *c, const uint8_t *tail, size_t len)
     return 0;
 }
 
-static void client_readable(evutil_socket_t fd, short what, void *arg)
+static void
+client_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct lg_client *c = arg;
     struct lg_ctx *ctx = c->ctx;
@@ -443,7 +457,8 @@ static void client_readable(evutil_socket_t fd, short what, void *arg)
         client_kill(c, "out of memory");
 }
 
-int lg_ws_send_text(struct lg_client *c, const char *s, size_t len)
+int
+lg_ws_send_text(struct lg_client *c, const char *s, size_t len)
 {
     struct lg_ctx *ctx = c->ctx;
     uint8_t out[WS_MAX_HEADER + 2048];

@@ -7,7 +7,8 @@
 
 #include "lg.h"
 
-static unsigned hist_index(uint64_t v)
+static unsigned
+hist_index(uint64_t v)
 {
     unsigned msb, shift;
 
@@ -20,7 +21,8 @@ static unsigned hist_index(uint64_t v)
 }
 
 /* Largest value that lands in bucket i. */
-static uint64_t hist_upper(unsigned i)
+static uint64_t
+hist_upper(unsigned i)
 {
     unsigned shift;
     uint64_t mant;
@@ -32,13 +34,15 @@ static uint64_t hist_upper(unsigned i)
     return (mant << shift) + ((uint64_t)1 << shift) - 1;
 }
 
-void lg_hist_init(struct lg_hist *h)
+void
+lg_hist_init(struct lg_hist *h)
 {
     memset(h, 0, sizeof(*h));
     h->min = UINT64_MAX;
 }
 
-void lg_hist_record(struct lg_hist *h, uint64_t v)
+void
+lg_hist_record(struct lg_hist *h, uint64_t v)
 {
     h->counts[hist_index(v)]++;
     h->total++;
@@ -48,7 +52,8 @@ void lg_hist_record(struct lg_hist *h, uint64_t v)
         h->min = v;
 }
 
-uint64_t lg_hist_quantile(const struct lg_hist *h, double q)
+uint64_t
+lg_hist_quantile(const struct lg_hist *h, double q)
 {
     uint64_t want, seen = 0;
     unsigned i;

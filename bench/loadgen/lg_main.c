@@ -21,7 +21,8 @@
 
 #define LG_TICK_US 1000
 
-uint64_t lg_now_ns(void)
+uint64_t
+lg_now_ns(void)
 {
     struct timespec ts;
 
@@ -29,7 +30,8 @@ uint64_t lg_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void lg_note_error(struct lg_ctx *ctx, const char *what)
+void
+lg_note_error(struct lg_ctx *ctx, const char *what)
 {
     size_t i;
 
@@ -42,7 +44,8 @@ void lg_note_error(struct lg_ctx *ctx, const char *what)
             ctx->first_error[i] = '\'';
 }
 
-static double cpu_seconds(void)
+static double
+cpu_seconds(void)
 {
     struct rusage ru;
 
@@ -51,31 +54,34 @@ static double cpu_seconds(void)
            (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
-static void usage(FILE *f)
+static void
+usage(FILE *f)
 {
-    fprintf(f,
-        "usage: sse-loadgen [options]\n"
-        "  --url URL              gateway base (http://127.0.0.1:8080)\n"
-        "  --publish-url URL      REST publish endpoint\n"
-        "                         (http://127.0.0.1:8081/v1/publishers/events/publish)\n"
-        "  --key KEY              listen key (env SSE_BENCH_KEY)\n"
-        "  --publish-key KEY      publish key (env SSE_BENCH_PUBLISH_KEY)\n"
-        "  --clients N            subscribers (1000)\n"
-        "  --rate R               events/s; 0 holds idle connections (100)\n"
-        "  --seconds S            publishing or holding time (10)\n"
-        "  --sources A-B          source range, e.g. 127.0.0.2-127.0.0.9\n"
-        "  --channel NAME         channel (bench)\n"
-        "  --token JWT            channel token (private channels)\n"
-        "  --drain S              wait for late deliveries (3)\n"
-        "  --connect-timeout S    all clients ready within (60)\n"
-        "  --connect-concurrency N handshakes in flight (200)\n"
-        "  --pub-conns N          publisher keep-alive connections (8)\n"
-        "Prints one JSON line of results on stdout.\n");
+    fprintf(
+        f, "usage: sse-loadgen [options]\n"
+           "  --url URL              gateway base (http://127.0.0.1:8080)\n"
+           "  --publish-url URL      REST publish endpoint\n"
+           "                         "
+           "(http://127.0.0.1:8081/v1/publishers/events/publish)\n"
+           "  --key KEY              listen key (env SSE_BENCH_KEY)\n"
+           "  --publish-key KEY      publish key (env SSE_BENCH_PUBLISH_KEY)\n"
+           "  --clients N            subscribers (1000)\n"
+           "  --rate R               events/s; 0 holds idle connections (100)\n"
+           "  --seconds S            publishing or holding time (10)\n"
+           "  --sources A-B          source range, e.g. 127.0.0.2-127.0.0.9\n"
+           "  --channel NAME         channel (bench)\n"
+           "  --token JWT            channel token (private channels)\n"
+           "  --drain S              wait for late deliveries (3)\n"
+           "  --connect-timeout S    all clients ready within (60)\n"
+           "  --connect-concurrency N handshakes in flight (200)\n"
+           "  --pub-conns N          publisher keep-alive connections (8)\n"
+           "Prints one JSON line of results on stdout.\n");
 }
 
 /* "http://host:port[/path]" -> address, "host:port", path. */
-static int parse_url(const char *url, struct sockaddr_in *sa, char *host,
-                     size_t hcap, char *path, size_t pcap)
+static int
+parse_url(const char *url, struct sockaddr_in *sa, char *host, size_t hcap,
+          char *path, size_t pcap)
 {
     const char *p = url, *slash;
     int len = (int)sizeof(*sa);
@@ -96,7 +102,8 @@ static int parse_url(const char *url, struct sockaddr_in *sa, char *host,
 }
 
 /* "127.0.0.2-127.0.0.9" or a single address. */
-static int parse_sources(struct lg_opts *o, const char *s)
+static int
+parse_sources(struct lg_opts *o, const char *s)
 {
     char a[32], b[32];
     const char *dash = strchr(s, '-');
@@ -116,7 +123,8 @@ static int parse_sources(struct lg_opts *o, const char *s)
     return 0;
 }
 
-static void opts_defaults(struct lg_opts *o)
+static void
+opts_defaults(struct lg_opts *o)
 {
     const char *env;
 
@@ -137,42 +145,82 @@ static void opts_defaults(struct lg_opts *o)
     o->pub_conns = 8;
 }
 
-static int parse_opts(struct lg_ctx *ctx, int argc, char **argv)
+static int
+parse_opts(struct lg_ctx *ctx, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"url", 1, 0, 'u'}, {"publish-url", 1, 0, 'P'}, {"key", 1, 0, 'k'},
-        {"publish-key", 1, 0, 'K'}, {"clients", 1, 0, 'c'},
-        {"rate", 1, 0, 'r'}, {"seconds", 1, 0, 's'}, {"sources", 1, 0, 'S'},
-        {"channel", 1, 0, 'C'}, {"token", 1, 0, 'T'}, {"drain", 1, 0, 'd'},
-        {"connect-timeout", 1, 0, 't'}, {"connect-concurrency", 1, 0, 'n'},
-        {"pub-conns", 1, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {{"url", 1, 0, 'u'},
+                                       {"publish-url", 1, 0, 'P'},
+                                       {"key", 1, 0, 'k'},
+                                       {"publish-key", 1, 0, 'K'},
+                                       {"clients", 1, 0, 'c'},
+                                       {"rate", 1, 0, 'r'},
+                                       {"seconds", 1, 0, 's'},
+                                       {"sources", 1, 0, 'S'},
+                                       {"channel", 1, 0, 'C'},
+                                       {"token", 1, 0, 'T'},
+                                       {"drain", 1, 0, 'd'},
+                                       {"connect-timeout", 1, 0, 't'},
+                                       {"connect-concurrency", 1, 0, 'n'},
+                                       {"pub-conns", 1, 0, 'p'},
+                                       {"help", 0, 0, 'h'},
+                                       {0, 0, 0, 0}};
     struct lg_opts *o = &ctx->o;
     int ch;
 
     opts_defaults(o);
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (ch) {
-        case 'u': snprintf(o->url, sizeof(o->url), "%s", optarg); break;
-        case 'P': snprintf(o->publish_url, sizeof(o->publish_url), "%s", optarg); break;
-        case 'k': snprintf(o->key, sizeof(o->key), "%s", optarg); break;
-        case 'K': snprintf(o->publish_key, sizeof(o->publish_key), "%s", optarg); break;
-        case 'c': o->clients = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'r': o->rate = strtod(optarg, NULL); break;
-        case 's': o->seconds = strtod(optarg, NULL); break;
+        case 'u':
+            snprintf(o->url, sizeof(o->url), "%s", optarg);
+            break;
+        case 'P':
+            snprintf(o->publish_url, sizeof(o->publish_url), "%s", optarg);
+            break;
+        case 'k':
+            snprintf(o->key, sizeof(o->key), "%s", optarg);
+            break;
+        case 'K':
+            snprintf(o->publish_key, sizeof(o->publish_key), "%s", optarg);
+            break;
+        case 'c':
+            o->clients = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'r':
+            o->rate = strtod(optarg, NULL);
+            break;
+        case 's':
+            o->seconds = strtod(optarg, NULL);
+            break;
         case 'S':
             if (parse_sources(o, optarg) != 0) {
                 fprintf(stderr, "sse-loadgen: bad --sources %s\n", optarg);
                 return -1;
             }
             break;
-        case 'C': snprintf(o->channel, sizeof(o->channel), "%s", optarg); break;
-        case 'T': snprintf(o->token, sizeof(o->token), "%s", optarg); break;
-        case 'd': o->drain = strtod(optarg, NULL); break;
-        case 't': o->connect_timeout = strtod(optarg, NULL); break;
-        case 'n': o->connect_concurrency = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'p': o->pub_conns = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case 'C':
+            snprintf(o->channel, sizeof(o->channel), "%s", optarg);
+            break;
+        case 'T':
+            snprintf(o->token, sizeof(o->token), "%s", optarg);
+            break;
+        case 'd':
+            o->drain = strtod(optarg, NULL);
+            break;
+        case 't':
+            o->connect_timeout = strtod(optarg, NULL);
+            break;
+        case 'n':
+            o->connect_concurrency = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'p':
+            o->pub_conns = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (o->clients == 0 || o->rate < 0 || o->seconds <= 0 ||
@@ -185,7 +233,8 @@ static int parse_opts(struct lg_ctx *ctx, int argc, char **argv)
         parse_url(o->publish_url, &ctx->pub_addr, ctx->pub_host,
                   sizeof(ctx->pub_host), ctx->pub_path,
                   sizeof(ctx->pub_path)) != 0) {
-        fprintf(stderr, "sse-loadgen: --url/--publish-url want http://IPv4:port\n");
+        fprintf(stderr,
+                "sse-loadgen: --url/--publish-url want http://IPv4:port\n");
         return -1;
     }
     return 0;
@@ -193,8 +242,9 @@ static int parse_opts(struct lg_ctx *ctx, int argc, char **argv)
 
 /* Loss and duplicates over every client that joined: an event answered
  * 2xx and not seen by a member is lost for that member. */
-static void tally(struct lg_ctx *ctx, uint64_t *lost, unsigned *lossy,
-                  uint64_t *maxlost, uint64_t *dups)
+static void
+tally(struct lg_ctx *ctx, uint64_t *lost, unsigned *lossy, uint64_t *maxlost,
+      uint64_t *dups)
 {
     unsigned i;
     uint64_t b, nbytes = (ctx->seq_cap + 7) / 8;
@@ -216,8 +266,8 @@ static void tally(struct lg_ctx *ctx, uint64_t *lost, unsigned *lossy,
     }
 }
 
-static void report(struct lg_ctx *ctx, double connect_s, double cpu_s,
-                   double wall_s)
+static void
+report(struct lg_ctx *ctx, double connect_s, double cpu_s, double wall_s)
 {
     uint64_t lost = 0, maxlost = 0, dups = 0;
     unsigned lossy = 0;
@@ -231,37 +281,40 @@ static void report(struct lg_ctx *ctx, double connect_s, double cpu_s,
            "\"connect_errors\":%u,\"disconnects\":%u,\"connect_s\":%.3f,"
            "\"rate\":%.1f,\"seconds\":%.1f,\"published\":%" PRIu64
            ",\"publish_ok\":%" PRIu64 ",\"publish_errors\":%" PRIu64
-           ",\"publish_lag_max\":%" PRIu64 ",\"publish_reconnects\":%u,\"deliveries\":%" PRIu64
+           ",\"publish_lag_max\":%" PRIu64
+           ",\"publish_reconnects\":%u,\"deliveries\":%" PRIu64
            ",\"expected\":%" PRIu64 ",\"deliveries_per_s\":%.1f,"
            "\"lost\":%" PRIu64 ",\"clients_with_loss\":%u,"
            "\"max_lost_per_client\":%" PRIu64 ",\"duplicates\":%" PRIu64
-           ",\"bad_messages\":%" PRIu64 ",\"removed\":%" PRIu64 ",\"latency_us\":{\"p50\":%.1f,"
+           ",\"bad_messages\":%" PRIu64 ",\"removed\":%" PRIu64
+           ",\"latency_us\":{\"p50\":%.1f,"
            "\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
            "\"loadgen_cpu_s\":%.3f,\"loadgen_cpu_pct\":%.1f,"
            "\"first_error\":\"%s\"}\n",
            ctx->o.clients, ctx->ready, ctx->connect_errors, ctx->disconnects,
            connect_s, ctx->o.rate, ctx->o.seconds, ctx->pub_sent,
            ctx->pub_ok_count, ctx->pub_errors, ctx->pub_lag_max,
-           ctx->pub_reconnects,
-           ctx->deliveries, ctx->pub_ok_count * (uint64_t)ctx->armed,
-           span > 0 ? (double)ctx->deliveries / span : 0, lost, lossy,
-           maxlost, dups, ctx->bad_messages, ctx->removed,
+           ctx->pub_reconnects, ctx->deliveries,
+           ctx->pub_ok_count * (uint64_t)ctx->armed,
+           span > 0 ? (double)ctx->deliveries / span : 0, lost, lossy, maxlost,
+           dups, ctx->bad_messages, ctx->removed,
            lg_hist_quantile(&ctx->hist, 0.50) / 1e3,
            lg_hist_quantile(&ctx->hist, 0.90) / 1e3,
-           lg_hist_quantile(&ctx->hist, 0.99) / 1e3, ctx->hist.max / 1e3,
-           cpu_s, wall_s > 0 ? 100.0 * cpu_s / wall_s : 0, ctx->first_error);
+           lg_hist_quantile(&ctx->hist, 0.99) / 1e3, ctx->hist.max / 1e3, cpu_s,
+           wall_s > 0 ? 100.0 * cpu_s / wall_s : 0, ctx->first_error);
     fflush(stdout);
 }
 
 /* Phase state of the tick, kept in one struct next to the context. */
 struct lg_run {
     struct lg_ctx *ctx;
-    int phase;            /* 0 connect, 1 publish/hold, 2 drain, 3 done */
+    int phase; /* 0 connect, 1 publish/hold, 2 drain, 3 done */
     uint64_t t0, t_phase;
     double connect_s, cpu0;
 };
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct lg_run *r = arg;
     struct lg_ctx *ctx = r->ctx;
@@ -316,7 +369,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* SIGINT/SIGTERM: stop and still print what was measured. */
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct lg_ctx *ctx = arg;
 
@@ -324,7 +378,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(ctx->base);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     struct event *sigs[2];
     static struct lg_ctx ctx; /* big (histogram): not on the stack */

@@ -23,7 +23,8 @@
 static void pub_read(struct bufferevent *bev, void *arg);
 static void pub_event(struct bufferevent *bev, short what, void *arg);
 
-static int pub_open(struct lg_ctx *ctx, struct lg_pubconn *p)
+static int
+pub_open(struct lg_ctx *ctx, struct lg_pubconn *p)
 {
     int one = 1;
 
@@ -37,12 +38,13 @@ static int pub_open(struct lg_ctx *ctx, struct lg_pubconn *p)
     if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&ctx->pub_addr,
                                    sizeof(ctx->pub_addr)) != 0)
         return -1;
-    (void)setsockopt(bufferevent_getfd(p->bev), IPPROTO_TCP, TCP_NODELAY,
-                     &one, sizeof(one));
+    (void)setsockopt(bufferevent_getfd(p->bev), IPPROTO_TCP, TCP_NODELAY, &one,
+                     sizeof(one));
     return 0;
 }
 
-int lg_pub_start(struct lg_ctx *ctx)
+int
+lg_pub_start(struct lg_ctx *ctx)
 {
     unsigned i;
 
@@ -56,7 +58,8 @@ int lg_pub_start(struct lg_ctx *ctx)
     return 0;
 }
 
-void lg_pub_free(struct lg_ctx *ctx)
+void
+lg_pub_free(struct lg_ctx *ctx)
 {
     unsigned i;
 
@@ -69,7 +72,8 @@ void lg_pub_free(struct lg_ctx *ctx)
     ctx->pub_ok = NULL;
 }
 
-unsigned lg_pub_inflight(const struct lg_ctx *ctx)
+unsigned
+lg_pub_inflight(const struct lg_ctx *ctx)
 {
     unsigned i, n = 0;
 
@@ -80,14 +84,14 @@ unsigned lg_pub_inflight(const struct lg_ctx *ctx)
 
 /* t: the send time, or the scheduled time for an event that waited for a
  * free connection (the server's slowness is charged, the tick's is not). */
-static void pub_send(struct lg_ctx *ctx, struct lg_pubconn *p, uint64_t seq,
-                     uint64_t now)
+static void
+pub_send(struct lg_ctx *ctx, struct lg_pubconn *p, uint64_t seq, uint64_t now)
 {
     char body[512], head[1024];
-    uint64_t t = seq < ctx->pub_due_prev
-                     ? ctx->t_pub_start +
-                           (uint64_t)((double)seq * 1e9 / ctx->o.rate)
-                     : now;
+    uint64_t t =
+        seq < ctx->pub_due_prev
+            ? ctx->t_pub_start + (uint64_t)((double)seq * 1e9 / ctx->o.rate)
+            : now;
     int bl, hl;
 
     bl = snprintf(body, sizeof(body),
@@ -106,7 +110,8 @@ static void pub_send(struct lg_ctx *ctx, struct lg_pubconn *p, uint64_t seq,
     evbuffer_add(bufferevent_get_output(p->bev), body, (size_t)bl);
 }
 
-void lg_pub_tick(struct lg_ctx *ctx)
+void
+lg_pub_tick(struct lg_ctx *ctx)
 {
     uint64_t now = lg_now_ns(), due;
     unsigned i;
@@ -130,7 +135,8 @@ void lg_pub_tick(struct lg_ctx *ctx)
 }
 
 /* One whole response off `in`. Returns 1 consumed, 0 more, -1 bad. */
-static int pub_response(struct lg_pubconn *p, struct evbuffer *in)
+static int
+pub_response(struct lg_pubconn *p, struct evbuffer *in)
 {
     struct lg_ctx *ctx = p->ctx;
     struct http_header hdrs[32];
@@ -170,7 +176,8 @@ static int pub_response(struct lg_pubconn *p, struct evbuffer *in)
     return 1;
 }
 
-static void pub_read(struct bufferevent *bev, void *arg)
+static void
+pub_read(struct bufferevent *bev, void *arg)
 {
     struct lg_pubconn *p = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
@@ -186,7 +193,8 @@ static void pub_read(struct bufferevent *bev, void *arg)
     lg_pub_tick(p->ctx); /* an idle connection may take a due event now */
 }
 
-static void pub_event(struct bufferevent *bev, short what, void *arg)
+static void
+pub_event(struct bufferevent *bev, short what, void *arg)
 {
     struct lg_pubconn *p = arg;
 
