@@ -26,6 +26,7 @@ struct event_base;
 struct cm_redis;
 struct cm_sub;
 struct cm_metrics;
+struct cm_counter;
 struct cm_httpd;
 struct gw_rooms;
 struct gw_bus;
@@ -52,6 +53,10 @@ struct gw_ctx {
     struct cm_redis *redis; /* commands: tracking, publish, auth */
     struct cm_store store;  /* on redis */
     struct cm_metrics *metrics;
+    /* sse_errors_total{kind}: a CONNECT answered CONNECT_ERROR, and a
+     * request answered Error; looked up once at start (gw_main.c) */
+    struct cm_counter *errors_connect;
+    struct cm_counter *errors_request;
     struct cm_httpd *httpd;
     struct gw_rooms *rooms; /* channels half */
     struct gw_bus *bus;     /* channels half: event + control subscriber */
@@ -96,10 +101,6 @@ struct gw_app_state {
      * the same channel meanwhile cancels the join (gw_app.c) */
     LIST_HEAD(, gw_app_listen) listens;
 };
-
-/* Help text of sse_errors_total{kind}: kinds connect_refused (a CONNECT
- * answered CONNECT_ERROR) and request (a request answered Error). */
-#define GW_ERRORS_HELP "Refused connections and requests answered Error"
 
 /* The process context a session belongs to. */
 struct gw_ctx *gw_session_ctx(struct gw_session *s);

@@ -49,9 +49,7 @@ gw_app_answer(struct gw_session *s, int64_t ack_id, const char *code,
     buf[hl + n] = ']';
     buf[hl + n + 1] = '\0';
     if (strcmp(code, EVT_CODE_ERROR) == 0)
-        cm_counter_inc(cm_metrics_counter(gw_session_ctx(s)->metrics,
-                                          "sse_errors_total",
-                                          "kind=\"request\"", GW_ERRORS_HELP));
+        cm_counter_inc(gw_session_ctx(s)->errors_request);
     rc = gw_session_send_packet(s, buf, hl + n + 1);
     if (rc == 0 && ack_id >= 0)
         rc = gw_session_send_ack(s, ack_id, buf + hl, n);

@@ -180,6 +180,14 @@ gw_start(struct gw_proc *p)
             NULL ||
         gw_tp_init(ctx) != 0)
         return -1;
+    ctx->errors_connect = cm_metrics_counter(
+        ctx->metrics, "sse_errors_total", "kind=\"connect_refused\"",
+        "Refused connections and requests answered Error");
+    ctx->errors_request =
+        cm_metrics_counter(ctx->metrics, "sse_errors_total", "kind=\"request\"",
+                           "Refused connections and requests answered Error");
+    if (ctx->errors_connect == NULL || ctx->errors_request == NULL)
+        return -1;
     p->tp.static_js =
         gw_slurp(ctx->conf.static_dir, "socket.io.js", &p->tp.static_js_len);
     p->tp.static_index =

@@ -214,9 +214,7 @@ gw_session_connect_reject(struct gw_session *s, const char *message)
 
     if (!s->open || s->sio != GW_SIO_CONNECTING)
         return;
-    cm_counter_inc(cm_metrics_counter(s->ctx->metrics, "sse_errors_total",
-                                      "kind=\"connect_refused\"",
-                                      GW_ERRORS_HELP));
+    cm_counter_inc(s->ctx->errors_connect);
     s->sio = GW_SIO_NONE; /* the client may try again on this session */
     if (message == NULL)
         message = "Connection refused";
